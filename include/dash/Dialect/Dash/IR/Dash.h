@@ -1,0 +1,45 @@
+//===- Dash.h - Dash dialect, attributes and ops ------------------*- C++ -*-===//
+//
+// The `dash` dialect: DashAttention on ranked tensors.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DASH_DIALECT_DASH_IR_DASH_H
+#define DASH_DIALECT_DASH_IR_DASH_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "dash/Dialect/Dash/IR/DashDialect.h.inc"
+#include "dash/Dialect/Dash/IR/DashEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dash/Dialect/Dash/IR/DashAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "dash/Dialect/Dash/IR/DashOps.h.inc"
+
+namespace mlir::dash {
+
+/// Number of key blocks `M = ceil(n / blockSize)`.
+inline int64_t numBlocks(int64_t n, int64_t blockSize) {
+  return (n + blockSize - 1) / blockSize;
+}
+
+/// Number of complete key blocks `Mc = floor(n / blockSize)`; only these have
+/// summaries and can be routed to.
+inline int64_t numCompleteBlocks(int64_t n, int64_t blockSize) {
+  return n / blockSize;
+}
+
+/// The softmax scale: the attribute when present, else `1/sqrt(headDim)`.
+double resolveScale(FloatAttr scale, int64_t headDim);
+
+} // namespace mlir::dash
+
+#endif // DASH_DIALECT_DASH_IR_DASH_H

@@ -1,0 +1,387 @@
+//===- DashOps.cpp - Dash dialect and op verifiers -----------------------===//
+
+#include "dash/Dialect/Dash/IR/Dash.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+#include <cstdio>
+
+using namespace mlir;
+using namespace mlir::dash;
+
+#include "dash/Dialect/Dash/IR/DashDialect.cpp.inc"
+#include "dash/Dialect/Dash/IR/DashEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dash/Dialect/Dash/IR/DashAttrs.cpp.inc"
+
+void DashDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "dash/Dialect/Dash/IR/DashAttrs.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "dash/Dialect/Dash/IR/DashOps.cpp.inc"
+      >();
+}
+
+double mlir::dash::resolveScale(FloatAttr scale, int64_t headDim) {
+  if (scale)
+    return scale.getValueAsDouble();
+  return 1.0 / std::sqrt(static_cast<double>(headDim));
+}
+
+//===----------------------------------------------------------------------===//
+// Verification helpers
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Checks that operands agree on the spec's named sizes (B, H, Hkv, N, D,
+/// ...). The first operand that fixes a size is remembered so that a mismatch
+/// names both operands and dimensions. Failure is sticky: only the first
+/// problem is reported, so every error has exactly one diagnostic.
+class ShapeChecker {
+public:
+  explicit ShapeChecker(Operation *op) : op(op) {}
+
+  /// Requires `value` (called `name`) to be a tensor of `rank` dimensions.
+  ShapeChecker &rank(StringRef name, Value value, int64_t rank) {
+    if (failed)
+      return *this;
+    int64_t actual = cast<RankedTensorType>(value.getType()).getRank();
+    if (actual != rank)
+      fail() << name << " must have rank " << rank << ", got rank " << actual;
+    return *this;
+  }
+
+  /// Binds dimension `dim` of `name` to the named size `sym`, checking it
+  /// against earlier bindings. Dynamic dimensions bind nothing.
+  ShapeChecker &bind(StringRef sym, StringRef name, Value value, unsigned dim) {
+    if (failed)
+      return *this;
+    int64_t size = cast<RankedTensorType>(value.getType()).getDimSize(dim);
+    if (ShapedType::isDynamic(size))
+      return *this;
+    auto [it, inserted] = bindings.try_emplace(
+        sym, Binding{("dimension " + Twine(dim) + " of " + name).str(), size});
+    if (!inserted && it->second.size != size)
+      fail() << "dimension " << dim << " (" << sym << ") of " << name << " is "
+             << size << ", but " << it->second.origin << " is "
+             << it->second.size;
+    return *this;
+  }
+
+  /// Binds `sym` to a size derived from other sizes (e.g. Mc from N), so
+  /// later `bind`s are checked against it.
+  ShapeChecker &derive(StringRef sym, StringRef from,
+                       function_ref<int64_t(int64_t)> fn, StringRef formula) {
+    if (failed)
+      return *this;
+    auto it = bindings.find(from);
+    if (it != bindings.end())
+      bindings.try_emplace(sym, Binding{(formula + " with " + from + " = " +
+                                         Twine(it->second.size))
+                                            .str(),
+                                        fn(it->second.size)});
+    return *this;
+  }
+
+  /// Requires size `num` to be a multiple of size `den`.
+  ShapeChecker &divisible(StringRef num, StringRef den) {
+    if (failed)
+      return *this;
+    auto n = bindings.find(num), d = bindings.find(den);
+    if (n == bindings.end() || d == bindings.end())
+      return *this;
+    if (d->second.size == 0 || n->second.size % d->second.size != 0)
+      fail() << num << " = " << n->second.size << " (" << n->second.origin
+             << ") must be a multiple of " << den << " = " << d->second.size
+             << " (" << d->second.origin << ")";
+    return *this;
+  }
+
+  /// Requires two values to have the same element type.
+  ShapeChecker &sameElementType(StringRef aName, Value a, StringRef bName,
+                                Value b) {
+    if (failed)
+      return *this;
+    Type aType = getElementTypeOrSelf(a.getType());
+    Type bType = getElementTypeOrSelf(b.getType());
+    if (aType != bType)
+      fail() << "element type of " << aName << " (" << aType
+             << ") must match element type of " << bName << " (" << bType
+             << ")";
+    return *this;
+  }
+
+  /// Requires `cond`; otherwise reports `message`.
+  ShapeChecker &require(bool cond, const Twine &message) {
+    if (!failed && !cond)
+      fail() << message;
+    return *this;
+  }
+
+  LogicalResult result() const { return failure(failed); }
+
+private:
+  struct Binding {
+    std::string origin;
+    int64_t size;
+  };
+
+  InFlightDiagnostic fail() {
+    failed = true;
+    return op->emitOpError();
+  }
+
+  Operation *op;
+  bool failed = false;
+  llvm::StringMap<Binding> bindings;
+};
+
+int64_t floorBlocks(int64_t n, int64_t bk) { return numCompleteBlocks(n, bk); }
+int64_t ceilBlocks(int64_t n, int64_t bk) { return numBlocks(n, bk); }
+
+bool isFinite(double x) { return std::isfinite(x); }
+
+/// Attribute values in diagnostics, shortest form ("1.5", "-inf").
+std::string str(double x) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%g", x);
+  return buffer;
+}
+
+/// Attribute checks shared by the ops. Block-dependent shape derivations run
+/// only once block_size is known to be valid.
+ShapeChecker &checkBlockSize(ShapeChecker &c, int64_t blockSize) {
+  return c.require(blockSize >= 1, "block_size must be >= 1, got " +
+                                       Twine(blockSize));
+}
+
+ShapeChecker &checkScale(ShapeChecker &c, FloatAttr scale) {
+  if (!scale)
+    return c;
+  double value = scale.getValueAsDouble();
+  return c.require(isFinite(value) && value > 0.0,
+                   "scale must be finite and > 0, got " + str(value));
+}
+
+ShapeChecker &checkAlpha(ShapeChecker &c, double alpha) {
+  return c.require(isFinite(alpha) && alpha > 1.0,
+                   "alpha must be finite and > 1, got " + str(alpha));
+}
+
+ShapeChecker &checkPositive(ShapeChecker &c, StringRef name, double value) {
+  return c.require(isFinite(value) && value > 0.0,
+                   name + " must be finite and > 0, got " + str(value));
+}
+
+ShapeChecker &checkNonNegative(ShapeChecker &c, StringRef name,
+                               int64_t value) {
+  return c.require(value >= 0, name + " must be >= 0, got " + Twine(value));
+}
+
+/// Binds B, H, N, D of a query-shaped [B, H, N, D] tensor.
+ShapeChecker &bindQueryLike(ShapeChecker &c, StringRef name, Value v) {
+  return c.rank(name, v, 4)
+      .bind("B", name, v, 0)
+      .bind("H", name, v, 1)
+      .bind("N", name, v, 2)
+      .bind("D", name, v, 3);
+}
+
+/// Binds B, Hkv, N, D of a key-shaped [B, Hkv, N, D] tensor.
+ShapeChecker &bindKeyLike(ShapeChecker &c, StringRef name, Value v) {
+  return c.rank(name, v, 4)
+      .bind("B", name, v, 0)
+      .bind("Hkv", name, v, 1)
+      .bind("N", name, v, 2)
+      .bind("D", name, v, 3);
+}
+
+ShapeChecker &bindSummaryQuery(ShapeChecker &c, Value w) {
+  if (!w)
+    return c;
+  return c.rank("summary_query", w, 2)
+      .bind("Hkv", "summary_query", w, 0)
+      .bind("D", "summary_query", w, 1);
+}
+
+/// Derives Mc and M from N once the block size is known to be valid.
+ShapeChecker &deriveBlocks(ShapeChecker &c, int64_t blockSize) {
+  if (blockSize < 1)
+    return c;
+  return c
+      .derive(
+          "Mc", "N", [&](int64_t n) { return floorBlocks(n, blockSize); },
+          "floor(N / block_size)")
+      .derive(
+          "M", "N", [&](int64_t n) { return ceilBlocks(n, blockSize); },
+          "ceil(N / block_size)");
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Op verifiers
+//===----------------------------------------------------------------------===//
+
+LogicalResult SummarizeOp::verify() {
+  ShapeChecker c(*this);
+  checkBlockSize(c, getBlockSize());
+  checkScale(c, getScaleAttr());
+  bindKeyLike(c, "key", getKey());
+  bindSummaryQuery(c, getSummaryQuery());
+  if (getSummaryQuery())
+    c.sameElementType("summary_query", getSummaryQuery(), "key", getKey());
+  deriveBlocks(c, getBlockSize());
+  c.rank("init", getInit(), 4)
+      .bind("B", "init", getInit(), 0)
+      .bind("Hkv", "init", getInit(), 1)
+      .bind("Mc", "init", getInit(), 2)
+      .bind("D", "init", getInit(), 3);
+  return c.result();
+}
+
+LogicalResult RouteLogitsOp::verify() {
+  ShapeChecker c(*this);
+  checkBlockSize(c, getBlockSize());
+  checkScale(c, getScaleAttr());
+  checkPositive(c, "gamma", getGamma().convertToDouble());
+  bindQueryLike(c, "query", getQuery());
+  deriveBlocks(c, getBlockSize());
+  c.rank("summaries", getSummaries(), 4)
+      .bind("B", "summaries", getSummaries(), 0)
+      .bind("Hkv", "summaries", getSummaries(), 1)
+      .bind("Mc", "summaries", getSummaries(), 2)
+      .bind("D", "summaries", getSummaries(), 3)
+      .divisible("H", "Hkv");
+  c.rank("init", getInit(), 4)
+      .bind("B", "init", getInit(), 0)
+      .bind("H", "init", getInit(), 1)
+      .bind("N", "init", getInit(), 2)
+      .bind("Mc", "init", getInit(), 3);
+  return c.result();
+}
+
+LogicalResult EntmaxOp::verify() {
+  ShapeChecker c(*this);
+  checkAlpha(c, getAlpha().convertToDouble());
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  int64_t rank = inputType.getRank();
+  int64_t dim = getDimension();
+  c.require(rank >= 1, "input must have rank >= 1");
+  c.require(dim >= 0 && dim < rank, "dimension " + Twine(dim) +
+                                        " is out of range for input of rank " +
+                                        Twine(rank));
+  if (c.result().failed())
+    return failure();
+  if (Value mask = getMask())
+    c.require(cast<RankedTensorType>(mask.getType()).getShape() ==
+                  inputType.getShape(),
+              "mask shape must match input shape");
+  c.sameElementType("probs_init", getProbsInit(), "input", getInput())
+      .sameElementType("tau_init", getTauInit(), "input", getInput())
+      .require(cast<RankedTensorType>(getProbsInit().getType()).getShape() ==
+                   inputType.getShape(),
+               "probs_init shape must match input shape");
+  auto tauShape = cast<RankedTensorType>(getTauInit().getType()).getShape();
+  SmallVector<int64_t> expected(inputType.getShape());
+  expected.erase(expected.begin() + dim);
+  c.require(ArrayRef<int64_t>(expected) == tauShape,
+            "tau_init shape must be the input shape without dimension " +
+                Twine(dim));
+  return c.result();
+}
+
+LogicalResult BlockPriorOp::verify() {
+  ShapeChecker c(*this);
+  checkBlockSize(c, getBlockSize());
+  checkPositive(c, "sigma", getSigma().convertToDouble());
+  checkNonNegative(c, "local_blocks", getLocalBlocks());
+  checkNonNegative(c, "init_blocks", getInitBlocks());
+  c.rank("probs", getProbs(), 4)
+      .bind("B", "probs", getProbs(), 0)
+      .bind("H", "probs", getProbs(), 1)
+      .bind("N", "probs", getProbs(), 2);
+  deriveBlocks(c, getBlockSize());
+  c.bind("Mc", "probs", getProbs(), 3)
+      .rank("prior_init", getPriorInit(), 4)
+      .bind("B", "prior_init", getPriorInit(), 0)
+      .bind("Hkv", "prior_init", getPriorInit(), 1)
+      .bind("N", "prior_init", getPriorInit(), 2)
+      .bind("M", "prior_init", getPriorInit(), 3)
+      .divisible("H", "Hkv")
+      .rank("counts_init", getCountsInit(), 3)
+      .bind("B", "counts_init", getCountsInit(), 0)
+      .bind("Hkv", "counts_init", getCountsInit(), 1)
+      .bind("N", "counts_init", getCountsInit(), 2);
+  return c.result();
+}
+
+LogicalResult SparseAttentionOp::verify() {
+  ShapeChecker c(*this);
+  checkBlockSize(c, getBlockSize());
+  checkScale(c, getScaleAttr());
+  bindQueryLike(c, "query", getQuery());
+  bindKeyLike(c, "key", getKey());
+  bindKeyLike(c, "value", getValue());
+  c.divisible("H", "Hkv")
+      .sameElementType("key", getKey(), "query", getQuery())
+      .sameElementType("value", getValue(), "query", getQuery())
+      .sameElementType("output_init", getOutputInit(), "query", getQuery());
+  deriveBlocks(c, getBlockSize());
+  c.rank("log_prior", getLogPrior(), 4)
+      .bind("B", "log_prior", getLogPrior(), 0)
+      .bind("Hkv", "log_prior", getLogPrior(), 1)
+      .bind("N", "log_prior", getLogPrior(), 2)
+      .bind("M", "log_prior", getLogPrior(), 3);
+  bindQueryLike(c, "output_init", getOutputInit());
+  c.rank("lse_init", getLseInit(), 3)
+      .bind("B", "lse_init", getLseInit(), 0)
+      .bind("H", "lse_init", getLseInit(), 1)
+      .bind("N", "lse_init", getLseInit(), 2);
+  return c.result();
+}
+
+LogicalResult AttentionOp::verify() {
+  ShapeChecker c(*this);
+  checkAlpha(c, getAlpha().convertToDouble());
+  checkBlockSize(c, getBlockSize());
+  checkScale(c, getScaleAttr());
+  checkPositive(c, "gamma", getGamma().convertToDouble());
+  checkPositive(c, "sigma", getSigma().convertToDouble());
+  checkNonNegative(c, "local_blocks", getLocalBlocks());
+  checkNonNegative(c, "init_blocks", getInitBlocks());
+  bindQueryLike(c, "query", getQuery());
+  bindKeyLike(c, "key", getKey());
+  bindKeyLike(c, "value", getValue());
+  bindSummaryQuery(c, getSummaryQuery());
+  c.divisible("H", "Hkv")
+      .sameElementType("key", getKey(), "query", getQuery())
+      .sameElementType("value", getValue(), "query", getQuery());
+  if (getSummaryQuery())
+    c.sameElementType("summary_query", getSummaryQuery(), "query",
+                      getQuery());
+  c.sameElementType("output", getOutput(), "query", getQuery());
+  bindQueryLike(c, "output", getOutput());
+  if (Value lse = getLse())
+    c.rank("lse", lse, 3)
+        .bind("B", "lse", lse, 0)
+        .bind("H", "lse", lse, 1)
+        .bind("N", "lse", lse, 2);
+  if (Value counts = getCounts())
+    c.rank("counts", counts, 3)
+        .bind("B", "counts", counts, 0)
+        .bind("Hkv", "counts", counts, 1)
+        .bind("N", "counts", counts, 2);
+  return c.result();
+}
+
+#define GET_OP_CLASSES
+#include "dash/Dialect/Dash/IR/DashOps.cpp.inc"

@@ -1,0 +1,20 @@
+# lit configuration for Dash. Each test file is also a ctest entry (see
+# test/CMakeLists.txt), so ctest's summary counts lit tests.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "Dash"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.dash_obj_root, "test")
+
+config.substitutions.append(("%dash_src_root", config.dash_src_root))
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.add_tool_substitutions(
+    ["dash-opt"], [config.dash_tools_dir, config.llvm_tools_dir])
