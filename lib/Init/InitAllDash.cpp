@@ -2,8 +2,10 @@
 
 #include "dash/InitAllDash.h"
 
+#include "dash/Conversion/Passes.h"
 #include "dash/Dialect/Dash/IR/Dash.h"
 #include "dash/Dialect/Dash/Transforms/Passes.h"
+#include "dash/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
@@ -11,4 +13,8 @@ void mlir::dash::registerAllDashDialects(DialectRegistry &registry) {
   registry.insert<DashDialect>();
 }
 
-void mlir::dash::registerAllDashPasses() { registerDashPasses(); }
+void mlir::dash::registerAllDashPasses() {
+  registerDashPasses();
+  registerDashConversionPasses();
+  registerDashPipelines();
+}

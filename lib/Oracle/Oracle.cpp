@@ -60,11 +60,11 @@ std::vector<double> poolingWeights(const Config &config, const Dims &dims,
   std::vector<double> a(dims.bk, 1.0 / dims.bk);
   if (w.empty())
     return a;
-  const double *wRow = &w[kvHead * dims.d];
+  const double *wRow = w.data() + kvHead * dims.d;
   double eMax = -kInf;
   for (int64_t t = 0; t < dims.bk; ++t) {
-    const double *kRow = &k[dims.row(batch, kvHead, dims.hkv, c * dims.bk + t) *
-                            dims.d];
+    const double *kRow =
+        k.data() + dims.row(batch, kvHead, dims.hkv, c * dims.bk + t) * dims.d;
     a[t] = config.effectiveScale() * dot(wRow, kRow, dims.d);
     eMax = std::max(eMax, a[t]);
   }
@@ -82,7 +82,9 @@ double Config::effectiveScale() const {
   return scale ? *scale : 1.0 / std::sqrt(static_cast<double>(headDim));
 }
 
-int64_t Config::numBlocks() const { return (seqLen + blockSize - 1) / blockSize; }
+int64_t Config::numBlocks() const {
+  return (seqLen + blockSize - 1) / blockSize;
+}
 
 int64_t Config::numCompleteBlocks() const { return seqLen / blockSize; }
 
@@ -123,8 +125,9 @@ std::vector<double> dash::oracle::fineAttention(
       for (int64_t i = 0; i < dims.n; ++i) {
         int64_t gh = h / dims.g;
         int64_t qRow = dims.row(b, h, dims.h, i);
-        const double *qi = &q[qRow * dims.d];
-        const double *l = &logPrior[dims.row(b, gh, dims.hkv, i) * dims.m];
+        const double *qi = q.data() + qRow * dims.d;
+        const double *l =
+            logPrior.data() + dims.row(b, gh, dims.hkv, i) * dims.m;
         // s[j] for j <= i; -inf marks tokens of unselected blocks.
         s.assign(i + 1, -kInf);
         double sMax = -kInf;
@@ -132,19 +135,20 @@ std::vector<double> dash::oracle::fineAttention(
           double lc = l[j / dims.bk];
           if (lc == -kInf)
             continue;
-          s[j] = scale * dot(qi, &k[dims.row(b, gh, dims.hkv, j) * dims.d],
-                             dims.d) +
-                 lc;
+          s[j] =
+              scale * dot(qi, k.data() + dims.row(b, gh, dims.hkv, j) * dims.d,
+                          dims.d) +
+              lc;
           sMax = std::max(sMax, s[j]);
         }
         double sum = 0.0;
-        double *oi = &out[qRow * dims.d];
+        double *oi = out.data() + qRow * dims.d;
         for (int64_t j = 0; j <= i; ++j) {
           if (s[j] == -kInf)
             continue;
           double e = std::exp(s[j] - sMax);
           sum += e;
-          axpy(e, &v[dims.row(b, gh, dims.hkv, j) * dims.d], oi, dims.d);
+          axpy(e, v.data() + dims.row(b, gh, dims.hkv, j) * dims.d, oi, dims.d);
         }
         for (int64_t d = 0; d < dims.d; ++d)
           oi[d] /= sum;
@@ -177,9 +181,11 @@ ForwardResult dash::oracle::forward(const Config &config,
     for (int64_t g = 0; g < dims.hkv; ++g)
       for (int64_t c = 0; c < dims.mc; ++c) {
         std::vector<double> a = poolingWeights(config, dims, k, w, b, g, c);
-        double *kBar = &r.summaries[((b * dims.hkv + g) * dims.mc + c) * dims.d];
+        double *kBar =
+            r.summaries.data() + ((b * dims.hkv + g) * dims.mc + c) * dims.d;
         for (int64_t t = 0; t < dims.bk; ++t)
-          axpy(a[t], &k[dims.row(b, g, dims.hkv, c * dims.bk + t) * dims.d],
+          axpy(a[t],
+               k.data() + dims.row(b, g, dims.hkv, c * dims.bk + t) * dims.d,
                kBar, dims.d);
       }
 
@@ -196,14 +202,14 @@ ForwardResult dash::oracle::forward(const Config &config,
         std::vector<double> z(dims.mc, -kInf);
         for (int64_t c = 0; c < candidates; ++c)
           z[c] = routeScale *
-                 dot(&q[qRow * dims.d],
-                     &r.summaries[((b * dims.hkv + h / dims.g) * dims.mc + c) *
-                                  dims.d],
+                 dot(q.data() + qRow * dims.d,
+                     r.summaries.data() +
+                         ((b * dims.hkv + h / dims.g) * dims.mc + c) * dims.d,
                      dims.d);
         double tau;
         std::vector<double> p = entmax(z, config.alpha, &tau);
-        std::copy(z.begin(), z.end(), &r.logits[qRow * dims.mc]);
-        std::copy(p.begin(), p.end(), &r.probs[qRow * dims.mc]);
+        std::copy(z.begin(), z.end(), r.logits.data() + qRow * dims.mc);
+        std::copy(p.begin(), p.end(), r.probs.data() + qRow * dims.mc);
         r.tau[qRow] = tau;
         for (int64_t c = 0; c < candidates; ++c)
           r.minMargin = std::min(r.minMargin,
@@ -220,9 +226,10 @@ ForwardResult dash::oracle::forward(const Config &config,
     for (int64_t g = 0; g < dims.hkv; ++g)
       for (int64_t i = 0; i < dims.n; ++i) {
         int64_t gRow = dims.row(b, g, dims.hkv, i);
-        double *pi = &r.pooled[gRow * dims.mc];
+        double *pi = r.pooled.data() + gRow * dims.mc;
         for (int64_t h = g * dims.g; h < (g + 1) * dims.g; ++h)
-          axpy(1.0 / dims.g, &r.probs[dims.row(b, h, dims.h, i) * dims.mc], pi,
+          axpy(1.0 / dims.g,
+               r.probs.data() + dims.row(b, h, dims.h, i) * dims.mc, pi,
                dims.mc);
         int64_t ci = i / dims.bk;
         // Blocks c >= c(i) are never candidates, so pi > 0 implies c < c(i).
@@ -234,10 +241,9 @@ ForwardResult dash::oracle::forward(const Config &config,
             ++support;
           }
         if (config.prior == PriorMode::Centered)
-          r.centering[gRow] =
-              centering ? (*centering)[gRow]
-                        : (support ? logSum / support : 0.0);
-        double *l = &r.logPrior[gRow * dims.m];
+          r.centering[gRow] = centering ? (*centering)[gRow]
+                                        : (support ? logSum / support : 0.0);
+        double *l = r.logPrior.data() + gRow * dims.m;
         for (int64_t c = 0; c <= ci; ++c) {
           if (isForced(config, ci, c))
             l[c] = 0.0;
@@ -286,8 +292,8 @@ Gradients dash::oracle::backward(const Config &config,
       for (int64_t i = 0; i < dims.n; ++i) {
         int64_t gRow = dims.row(b, g, dims.hkv, i);
         int64_t ci = i / dims.bk;
-        const double *l = &fwd.logPrior[gRow * dims.m];
-        const double *pi = &fwd.pooled[gRow * dims.mc];
+        const double *l = fwd.logPrior.data() + gRow * dims.m;
+        const double *pi = fwd.pooled.data() + gRow * dims.mc;
         // B2's R on S_i \ L_i, where the prior carries a gradient.
         std::vector<double> rSum(dims.mc, 0.0);
         auto biased = [&](int64_t c) {
@@ -297,24 +303,24 @@ Gradients dash::oracle::backward(const Config &config,
         // B1, and R for B2, per query head of the group.
         for (int64_t h = g * dims.g; h < (g + 1) * dims.g; ++h) {
           int64_t qRow = dims.row(b, h, dims.h, i);
-          const double *qi = &q[qRow * dims.d];
-          const double *dOi = &dOut[qRow * dims.d];
-          double *dQi = &grads.dq[qRow * dims.d];
-          double delta = dot(dOi, &fwd.out[qRow * dims.d], dims.d);
+          const double *qi = q.data() + qRow * dims.d;
+          const double *dOi = dOut.data() + qRow * dims.d;
+          double *dQi = grads.dq.data() + qRow * dims.d;
+          double delta = dot(dOi, fwd.out.data() + qRow * dims.d, dims.d);
           double lse = fwd.lse[qRow];
           for (int64_t j = 0; j <= i; ++j) {
             int64_t c = j / dims.bk;
             if (l[c] == -kInf)
               continue;
             int64_t kRow = dims.row(b, g, dims.hkv, j);
-            const double *kj = &k[kRow * dims.d];
+            const double *kj = k.data() + kRow * dims.d;
             double s0 = scale * dot(qi, kj, dims.d);
             double p = std::exp(s0 + l[c] - lse);
-            double dP = dot(dOi, &v[kRow * dims.d], dims.d);
+            double dP = dot(dOi, v.data() + kRow * dims.d, dims.d);
             double dS = p * (dP - delta);
             axpy(scale * dS, kj, dQi, dims.d);
-            axpy(scale * dS, qi, &grads.dk[kRow * dims.d], dims.d);
-            axpy(p, dOi, &grads.dv[kRow * dims.d], dims.d);
+            axpy(scale * dS, qi, grads.dk.data() + kRow * dims.d, dims.d);
+            axpy(p, dOi, grads.dv.data() + kRow * dims.d, dims.d);
             if (biased(c))
               rSum[c] += std::exp(s0 - lse) * (dP - delta);
           }
@@ -336,15 +342,15 @@ Gradients dash::oracle::backward(const Config &config,
           x /= dims.g;
         for (int64_t h = g * dims.g; h < (g + 1) * dims.g; ++h) {
           int64_t qRow = dims.row(b, h, dims.h, i);
-          std::vector<double> p(&fwd.probs[qRow * dims.mc],
-                                &fwd.probs[(qRow + 1) * dims.mc]);
+          std::vector<double> p(fwd.probs.data() + qRow * dims.mc,
+                                fwd.probs.data() + (qRow + 1) * dims.mc);
           std::vector<double> dz = entmaxBackward(p, dpi, config.alpha);
           for (int64_t c = 0; c < ci; ++c) {
             int64_t cRow = (b * dims.hkv + g) * dims.mc + c;
-            axpy(routeScale * dz[c], &fwd.summaries[cRow * dims.d],
-                 &grads.dq[qRow * dims.d], dims.d);
-            axpy(routeScale * dz[c], &q[qRow * dims.d], &dKbar[cRow * dims.d],
-                 dims.d);
+            axpy(routeScale * dz[c], fwd.summaries.data() + cRow * dims.d,
+                 grads.dq.data() + qRow * dims.d, dims.d);
+            axpy(routeScale * dz[c], q.data() + qRow * dims.d,
+                 dKbar.data() + cRow * dims.d, dims.d);
           }
         }
       }
@@ -357,20 +363,21 @@ Gradients dash::oracle::backward(const Config &config,
     for (int64_t g = 0; g < dims.hkv; ++g)
       for (int64_t c = 0; c < dims.mc; ++c) {
         int64_t cRow = (b * dims.hkv + g) * dims.mc + c;
-        const double *kBar = &fwd.summaries[cRow * dims.d];
-        const double *dKb = &dKbar[cRow * dims.d];
+        const double *kBar = fwd.summaries.data() + cRow * dims.d;
+        const double *dKb = dKbar.data() + cRow * dims.d;
         std::vector<double> a = poolingWeights(config, dims, k, w, b, g, c);
         for (int64_t t = 0; t < dims.bk; ++t) {
           int64_t kRow = dims.row(b, g, dims.hkv, c * dims.bk + t);
-          const double *kt = &k[kRow * dims.d];
-          axpy(a[t], dKb, &grads.dk[kRow * dims.d], dims.d);
+          const double *kt = k.data() + kRow * dims.d;
+          axpy(a[t], dKb, grads.dk.data() + kRow * dims.d, dims.d);
           if (w.empty())
             continue;
           for (int64_t d = 0; d < dims.d; ++d)
             diff[d] = kt[d] - kBar[d];
           double de = a[t] * dot(dKb, diff.data(), dims.d);
-          axpy(scale * de, &w[g * dims.d], &grads.dk[kRow * dims.d], dims.d);
-          axpy(scale * de, kt, &grads.dw[g * dims.d], dims.d);
+          axpy(scale * de, w.data() + g * dims.d,
+               grads.dk.data() + kRow * dims.d, dims.d);
+          axpy(scale * de, kt, grads.dw.data() + g * dims.d, dims.d);
         }
       }
   return grads;

@@ -110,8 +110,7 @@ double entmaxThresholdBisection(const std::vector<double> &z, double alpha);
 /// Closed-form entmax vector-Jacobian product (spec B5) at the solved point
 /// `p`: returns dL/dz given dL/dp.
 std::vector<double> entmaxBackward(const std::vector<double> &p,
-                                   const std::vector<double> &dp,
-                                   double alpha);
+                                   const std::vector<double> &dp, double alpha);
 
 } // namespace dash::oracle
 

@@ -160,8 +160,8 @@ std::string str(double x) {
 /// Attribute checks shared by the ops. Block-dependent shape derivations run
 /// only once block_size is known to be valid.
 ShapeChecker &checkBlockSize(ShapeChecker &c, int64_t blockSize) {
-  return c.require(blockSize >= 1, "block_size must be >= 1, got " +
-                                       Twine(blockSize));
+  return c.require(blockSize >= 1,
+                   "block_size must be >= 1, got " + Twine(blockSize));
 }
 
 ShapeChecker &checkScale(ShapeChecker &c, FloatAttr scale) {
@@ -182,8 +182,7 @@ ShapeChecker &checkPositive(ShapeChecker &c, StringRef name, double value) {
                    name + " must be finite and > 0, got " + str(value));
 }
 
-ShapeChecker &checkNonNegative(ShapeChecker &c, StringRef name,
-                               int64_t value) {
+ShapeChecker &checkNonNegative(ShapeChecker &c, StringRef name, int64_t value) {
   return c.require(value >= 0, name + " must be >= 0, got " + Twine(value));
 }
 
@@ -366,8 +365,7 @@ LogicalResult AttentionOp::verify() {
       .sameElementType("key", getKey(), "query", getQuery())
       .sameElementType("value", getValue(), "query", getQuery());
   if (getSummaryQuery())
-    c.sameElementType("summary_query", getSummaryQuery(), "query",
-                      getQuery());
+    c.sameElementType("summary_query", getSummaryQuery(), "query", getQuery());
   c.sameElementType("output", getOutput(), "query", getQuery());
   bindQueryLike(c, "output", getOutput());
   if (Value lse = getLse())

@@ -21,9 +21,8 @@ using namespace mlir;
 using namespace mlir::dash;
 
 /// `floor(n / blockSize)` or `ceil(n / blockSize)`, folded when n is static.
-static OpFoldResult divideIntoBlocks(OpBuilder &b, Location loc,
-                                     OpFoldResult n, int64_t blockSize,
-                                     bool roundUp) {
+static OpFoldResult divideIntoBlocks(OpBuilder &b, Location loc, OpFoldResult n,
+                                     int64_t blockSize, bool roundUp) {
   if (std::optional<int64_t> size = getConstantIntValue(n))
     return b.getIndexAttr(roundUp ? numBlocks(*size, blockSize)
                                   : numCompleteBlocks(*size, blockSize));
@@ -59,18 +58,17 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
 
     Value summariesInit = empty({batch, kvHeads, complete, headDim}, f32);
     Value summaries =
-        SummarizeOp::create(rewriter, loc, summariesInit.getType(),
-                            op.getKey(), op.getSummaryQuery(), summariesInit,
+        SummarizeOp::create(rewriter, loc, summariesInit.getType(), op.getKey(),
+                            op.getSummaryQuery(), summariesInit,
                             op.getBlockSizeAttr(), op.getScaleAttr())
             .getResult();
 
     Value logitsInit = empty({batch, heads, seqLen, complete}, f32);
-    Value logits =
-        RouteLogitsOp::create(rewriter, loc, logitsInit.getType(),
-                              op.getQuery(), summaries, logitsInit,
-                              op.getBlockSizeAttr(), op.getGammaAttr(),
-                              op.getScaleAttr())
-            .getResult();
+    Value logits = RouteLogitsOp::create(rewriter, loc, logitsInit.getType(),
+                                         op.getQuery(), summaries, logitsInit,
+                                         op.getBlockSizeAttr(),
+                                         op.getGammaAttr(), op.getScaleAttr())
+                       .getResult();
 
     Value probsInit = empty({batch, heads, seqLen, complete}, f32);
     Value tauInit = empty({batch, heads, seqLen}, f32);
@@ -80,8 +78,7 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
         rewriter.getI64IntegerAttr(3));
 
     Value priorInit = empty({batch, kvHeads, seqLen, blocks}, f32);
-    Value countsInit =
-        empty({batch, kvHeads, seqLen}, rewriter.getI32Type());
+    Value countsInit = empty({batch, kvHeads, seqLen}, rewriter.getI32Type());
     auto prior = BlockPriorOp::create(
         rewriter, loc, priorInit.getType(), countsInit.getType(),
         entmax.getProbs(), priorInit, countsInit, op.getBlockSizeAttr(),

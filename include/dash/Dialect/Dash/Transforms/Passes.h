@@ -1,10 +1,12 @@
-//===- Passes.h - Dash dialect passes -----------------------------*- C++ -*-===//
+//===- Passes.h - Dash dialect passes -----------------------------*- C++
+//-*-===//
 
 #ifndef DASH_DIALECT_DASH_TRANSFORMS_PASSES_H
 #define DASH_DIALECT_DASH_TRANSFORMS_PASSES_H
 
 #include "dash/Dialect/Dash/IR/Dash.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::dash {

@@ -17,4 +17,15 @@ def DashDecompose : Pass<"dash-decompose"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def DashMemRefCopyToLinalg : Pass<"dash-memref-copy-to-linalg"> {
+  let summary = "Rewrite memref.copy as linalg.copy";
+  let description = [{
+    `memref.copy` between non-contiguous buffers lowers to a call of
+    `memrefCopy` from MLIR's C runner library, which the JIT and the
+    driver-only runtime do not ship. As `linalg.copy` it becomes loops like
+    every other linalg op.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // DASH_DIALECT_DASH_TRANSFORMS_PASSES_TD

@@ -1,0 +1,64 @@
+//===- CpuFunction.h - Functions compiled for the host CPU ------*- C++ -*-===//
+//
+// In-process JIT: a module with dash ops goes through dash-cpu-pipeline to
+// the LLVM dialect and then to machine code with MLIR's ExecutionEngine.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DASH_JIT_CPUFUNCTION_H
+#define DASH_JIT_CPUFUNCTION_H
+
+#include "dash/JIT/Attention.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+
+namespace mlir {
+class ExecutionEngine;
+} // namespace mlir
+
+namespace dash {
+
+/// A function on tensors with static shapes, compiled for the host. Arguments
+/// and results are dense row-major host buffers owned by the caller.
+class CpuFunction {
+public:
+  ~CpuFunction();
+
+  /// Compiles function `entry` of `module` (which is consumed). Fails with
+  /// the located diagnostics of the pipeline when it cannot be compiled.
+  static llvm::Expected<std::unique_ptr<CpuFunction>>
+  compile(mlir::ModuleOp module, llvm::StringRef entry);
+
+  /// Compiles function `entry` of the MLIR source in `path`.
+  static llvm::Expected<std::unique_ptr<CpuFunction>>
+  compileFile(llvm::StringRef path, llvm::StringRef entry);
+
+  /// Compiles the attention function of `config`.
+  static llvm::Expected<std::unique_ptr<CpuFunction>>
+  compileAttention(const AttentionConfig &config);
+
+  llvm::ArrayRef<TensorSpec> inputs() const { return inputSpecs; }
+  llvm::ArrayRef<TensorSpec> outputs() const { return outputSpecs; }
+  /// Seconds spent lowering and generating code.
+  double compileSeconds() const { return compileTime; }
+
+  /// Runs the function: `inputs[i]` points at inputs()[i].numBytes() bytes,
+  /// `outputs[i]` at outputs()[i].numBytes() writable bytes.
+  llvm::Error call(llvm::ArrayRef<const void *> inputs,
+                   llvm::ArrayRef<void *> outputs) const;
+
+private:
+  CpuFunction() = default;
+
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+  std::string entryName;
+  std::vector<TensorSpec> inputSpecs, outputSpecs;
+  double compileTime = 0.0;
+};
+
+} // namespace dash
+
+#endif // DASH_JIT_CPUFUNCTION_H

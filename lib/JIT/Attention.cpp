@@ -1,0 +1,235 @@
+//===- Attention.cpp - Attention configurations and their modules -------===//
+
+#include "dash/JIT/Attention.h"
+#include "dash/Dialect/Dash/IR/Dash.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+
+namespace dash {
+
+size_t elementSize(ElementType type) {
+  switch (type) {
+  case ElementType::F64:
+    return 8;
+  case ElementType::F32:
+  case ElementType::I32:
+    return 4;
+  case ElementType::BF16:
+  case ElementType::F16:
+    return 2;
+  case ElementType::I1:
+    return 1;
+  }
+  llvm_unreachable("unknown element type");
+}
+
+const char *elementTypeName(ElementType type) {
+  switch (type) {
+  case ElementType::F32:
+    return "f32";
+  case ElementType::F64:
+    return "f64";
+  case ElementType::BF16:
+    return "bf16";
+  case ElementType::F16:
+    return "f16";
+  case ElementType::I32:
+    return "i32";
+  case ElementType::I1:
+    return "i1";
+  }
+  llvm_unreachable("unknown element type");
+}
+
+const char *priorName(Prior prior) {
+  switch (prior) {
+  case Prior::Raw:
+    return "raw";
+  case Prior::Centered:
+    return "centered";
+  case Prior::Flat:
+    return "flat";
+  }
+  llvm_unreachable("unknown prior");
+}
+
+int64_t TensorSpec::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+static Type toMLIR(Builder &b, ElementType type) {
+  switch (type) {
+  case ElementType::F32:
+    return b.getF32Type();
+  case ElementType::F64:
+    return b.getF64Type();
+  case ElementType::BF16:
+    return b.getBF16Type();
+  case ElementType::F16:
+    return b.getF16Type();
+  case ElementType::I32:
+    return b.getI32Type();
+  case ElementType::I1:
+    return b.getI1Type();
+  }
+  llvm_unreachable("unknown element type");
+}
+
+static Prior fromMLIR(mlir::dash::PriorMode mode) {
+  switch (mode) {
+  case mlir::dash::PriorMode::Raw:
+    return Prior::Raw;
+  case mlir::dash::PriorMode::Centered:
+    return Prior::Centered;
+  case mlir::dash::PriorMode::Flat:
+    return Prior::Flat;
+  }
+  llvm_unreachable("unknown prior");
+}
+
+static mlir::dash::PriorMode toMLIR(Prior prior) {
+  switch (prior) {
+  case Prior::Raw:
+    return mlir::dash::PriorMode::Raw;
+  case Prior::Centered:
+    return mlir::dash::PriorMode::Centered;
+  case Prior::Flat:
+    return mlir::dash::PriorMode::Flat;
+  }
+  llvm_unreachable("unknown prior");
+}
+
+std::vector<TensorSpec> attentionInputs(const AttentionConfig &c) {
+  std::vector<TensorSpec> specs = {
+      {{c.batch, c.heads, c.seqLen, c.headDim}, c.dtype},
+      {{c.batch, c.kvHeads, c.seqLen, c.headDim}, c.dtype},
+      {{c.batch, c.kvHeads, c.seqLen, c.headDim}, c.dtype}};
+  if (c.withSummaryQuery)
+    specs.push_back({{c.kvHeads, c.headDim}, c.dtype});
+  return specs;
+}
+
+std::vector<TensorSpec> attentionOutputs(const AttentionConfig &c) {
+  return {{{c.batch, c.heads, c.seqLen, c.headDim}, c.dtype},
+          {{c.batch, c.heads, c.seqLen}, ElementType::F32},
+          {{c.batch, c.kvHeads, c.seqLen}, ElementType::I32}};
+}
+
+static RankedTensorType tensorType(Builder &b, const TensorSpec &spec) {
+  return RankedTensorType::get(spec.shape, toMLIR(b, spec.type));
+}
+
+OwningOpRef<ModuleOp> buildAttentionModule(MLIRContext &context,
+                                           const AttentionConfig &c,
+                                           StringRef entry) {
+  context.loadDialect<mlir::dash::DashDialect, func::FuncDialect>();
+  OpBuilder b(&context);
+  Location loc = b.getUnknownLoc();
+  OwningOpRef<ModuleOp> module = ModuleOp::create(b, loc);
+  b.setInsertionPointToEnd(module->getBody());
+
+  SmallVector<Type> argTypes, resultTypes;
+  for (const TensorSpec &spec : attentionInputs(c))
+    argTypes.push_back(tensorType(b, spec));
+  for (const TensorSpec &spec : attentionOutputs(c))
+    resultTypes.push_back(tensorType(b, spec));
+  auto func = func::FuncOp::create(b, loc, entry,
+                                   b.getFunctionType(argTypes, resultTypes));
+  Block *body = func.addEntryBlock();
+  b.setInsertionPointToEnd(body);
+  Value w = c.withSummaryQuery ? body->getArgument(3) : Value();
+  auto op = mlir::dash::AttentionOp::create(
+      b, loc, resultTypes[0], resultTypes[1], resultTypes[2],
+      body->getArgument(0), body->getArgument(1), body->getArgument(2), w,
+      b.getF64FloatAttr(c.alpha), b.getI64IntegerAttr(c.blockSize),
+      b.getF64FloatAttr(c.gamma), b.getF64FloatAttr(c.sigma),
+      mlir::dash::PriorModeAttr::get(&context, toMLIR(c.prior)),
+      b.getI64IntegerAttr(c.localBlocks), b.getI64IntegerAttr(c.initBlocks),
+      c.scale ? b.getF64FloatAttr(*c.scale) : FloatAttr());
+  func::ReturnOp::create(b, loc, op.getResults());
+  return module;
+}
+
+std::string AttentionConfig::validate() const {
+  for (auto [name, size] : {std::pair<const char *, int64_t>{"batch", batch},
+                            {"heads", heads},
+                            {"kv heads", kvHeads},
+                            {"sequence length", seqLen},
+                            {"head dim", headDim}})
+    if (size < 1)
+      return llvm::formatv("{0} must be >= 1, got {1}", name, size).str();
+  if (dtype != ElementType::F32 && dtype != ElementType::BF16 &&
+      dtype != ElementType::F16 && dtype != ElementType::F64)
+    return std::string("unsupported element type ") + elementTypeName(dtype);
+  // Everything else is the op verifier's job: build the op and report its
+  // diagnostic, so the API and the IR reject exactly the same things.
+  MLIRContext context;
+  std::string message;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+    if (message.empty())
+      message = diag.str();
+    return success();
+  });
+  OwningOpRef<ModuleOp> module = buildAttentionModule(context, *this);
+  if (failed(verify(*module)))
+    return message.empty() ? "invalid attention configuration" : message;
+  return "";
+}
+
+std::string AttentionConfig::str() const {
+  return llvm::formatv("B={0} H={1} Hkv={2} N={3} D={4} block={5} "
+                       "alpha={6} gamma={7} sigma={8} prior={9} local={10} "
+                       "init={11} scale={12} w={13} dtype={14}",
+                       batch, heads, kvHeads, seqLen, headDim, blockSize, alpha,
+                       gamma, sigma, priorName(prior), localBlocks, initBlocks,
+                       scale ? llvm::formatv("{0}", *scale).str() : "default",
+                       withSummaryQuery ? 1 : 0, elementTypeName(dtype))
+      .str();
+}
+
+llvm::Expected<AttentionConfig> configFromOp(mlir::dash::AttentionOp op) {
+  auto query = cast<RankedTensorType>(op.getQuery().getType());
+  auto key = cast<RankedTensorType>(op.getKey().getType());
+  if (!query.hasStaticShape() || !key.hasStaticShape())
+    return llvm::createStringError("dash.attention at " +
+                                   llvm::formatv("{0}", op.getLoc()).str() +
+                                   " needs static shapes");
+  AttentionConfig c;
+  c.batch = query.getDimSize(0);
+  c.heads = query.getDimSize(1);
+  c.seqLen = query.getDimSize(2);
+  c.headDim = query.getDimSize(3);
+  c.kvHeads = key.getDimSize(1);
+  c.blockSize = op.getBlockSize();
+  c.alpha = op.getAlpha().convertToDouble();
+  c.gamma = op.getGamma().convertToDouble();
+  c.sigma = op.getSigma().convertToDouble();
+  c.prior = fromMLIR(op.getPriorMode());
+  c.localBlocks = op.getLocalBlocks();
+  c.initBlocks = op.getInitBlocks();
+  if (FloatAttr scale = op.getScaleAttr())
+    c.scale = scale.getValueAsDouble();
+  c.withSummaryQuery = static_cast<bool>(op.getSummaryQuery());
+  Type element = query.getElementType();
+  if (element.isF32())
+    c.dtype = ElementType::F32;
+  else if (element.isBF16())
+    c.dtype = ElementType::BF16;
+  else if (element.isF16())
+    c.dtype = ElementType::F16;
+  else
+    c.dtype = ElementType::F64;
+  return c;
+}
+
+} // namespace dash

@@ -1,0 +1,215 @@
+//===- CpuFunction.cpp - Functions compiled for the host CPU -------------===//
+
+#include "dash/JIT/CpuFunction.h"
+#include "dash/InitAllDash.h"
+#include "dash/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <chrono>
+
+using namespace mlir;
+
+namespace dash {
+
+namespace {
+/// Collects diagnostics as "location: message" lines for error values.
+class DiagnosticCollector {
+public:
+  explicit DiagnosticCollector(MLIRContext *context)
+      : handler(context, [this](Diagnostic &diag) {
+          llvm::raw_string_ostream os(text);
+          os << diag.getLocation() << ": " << diag << "\n";
+          for (const Diagnostic &note : diag.getNotes())
+            os << note.getLocation() << ": note: " << note << "\n";
+          return success();
+        }) {}
+
+  llvm::Error error(const llvm::Twine &what) const {
+    return llvm::createStringError(what + (text.empty() ? "" : ":\n" + text));
+  }
+
+private:
+  std::string text;
+  ScopedDiagnosticHandler handler;
+};
+
+llvm::Expected<TensorSpec> specOf(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return llvm::createStringError(
+        llvm::formatv("arguments and results must be tensors of static "
+                      "shape, got {0}",
+                      type)
+            .str());
+  TensorSpec spec;
+  spec.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+  Type e = tensor.getElementType();
+  if (e.isF32())
+    spec.type = ElementType::F32;
+  else if (e.isF64())
+    spec.type = ElementType::F64;
+  else if (e.isBF16())
+    spec.type = ElementType::BF16;
+  else if (e.isF16())
+    spec.type = ElementType::F16;
+  else if (e.isSignlessInteger(32))
+    spec.type = ElementType::I32;
+  else if (e.isSignlessInteger(1))
+    spec.type = ElementType::I1;
+  else
+    return llvm::createStringError(
+        llvm::formatv("unsupported element type {0}", e).str());
+  return spec;
+}
+
+/// A context with every dialect, extension and LLVM translation the CPU
+/// pipeline and the ExecutionEngine need.
+std::unique_ptr<MLIRContext> makeContext() {
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  mlir::dash::registerAllDashDialects(registry);
+  return std::make_unique<MLIRContext>(registry);
+}
+
+/// The in-memory form of a ranked memref descriptor: allocated and aligned
+/// pointers, offset, sizes and strides, each one 64-bit word.
+std::vector<int64_t> descriptorFor(const TensorSpec &spec, const void *data) {
+  std::vector<int64_t> words;
+  int64_t pointer = reinterpret_cast<int64_t>(data);
+  words.push_back(pointer);
+  words.push_back(pointer);
+  words.push_back(0);
+  words.insert(words.end(), spec.shape.begin(), spec.shape.end());
+  std::vector<int64_t> strides(spec.shape.size(), 1);
+  for (int i = static_cast<int>(spec.shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * spec.shape[i + 1];
+  words.insert(words.end(), strides.begin(), strides.end());
+  return words;
+}
+} // namespace
+
+CpuFunction::~CpuFunction() = default;
+
+llvm::Expected<std::unique_ptr<CpuFunction>>
+CpuFunction::compile(ModuleOp module, StringRef entry) {
+  auto start = std::chrono::steady_clock::now();
+  MLIRContext *context = module.getContext();
+  DiagnosticCollector diagnostics(context);
+
+  auto func = module.lookupSymbol<func::FuncOp>(entry);
+  if (!func)
+    return llvm::createStringError(
+        ("no function named '" + entry + "' in the module").str());
+  std::unique_ptr<CpuFunction> result(new CpuFunction());
+  result->entryName = entry.str();
+  for (Type type : func.getArgumentTypes()) {
+    auto spec = specOf(type);
+    if (!spec)
+      return spec.takeError();
+    result->inputSpecs.push_back(*spec);
+  }
+  for (Type type : func.getResultTypes()) {
+    auto spec = specOf(type);
+    if (!spec)
+      return spec.takeError();
+    result->outputSpecs.push_back(*spec);
+  }
+
+  if (failed(verify(module)))
+    return diagnostics.error("the module does not verify");
+  PassManager pm(context);
+  mlir::dash::buildCPUPipeline(pm, mlir::dash::CPUPipelineOptions());
+  if (failed(pm.run(module)))
+    return diagnostics.error("dash-cpu-pipeline failed");
+
+  static bool nativeTargetReady = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)nativeTargetReady;
+  ExecutionEngineOptions options;
+  options.transformer = makeOptimizingTransformer(
+      /*optLevel=*/3, /*sizeLevel=*/0, /*targetMachine=*/nullptr);
+  auto engine = ExecutionEngine::create(module, options);
+  if (!engine)
+    return llvm::joinErrors(diagnostics.error("code generation failed"),
+                            engine.takeError());
+  result->engine = std::move(*engine);
+  result->compileTime =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  return result;
+}
+
+llvm::Expected<std::unique_ptr<CpuFunction>>
+CpuFunction::compileFile(StringRef path, StringRef entry) {
+  std::unique_ptr<MLIRContext> context = makeContext();
+  DiagnosticCollector diagnostics(context.get());
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(path, context.get());
+  if (!module)
+    return diagnostics.error("cannot parse " + path);
+  return compile(*module, entry);
+}
+
+llvm::Expected<std::unique_ptr<CpuFunction>>
+CpuFunction::compileAttention(const AttentionConfig &config) {
+  std::string invalid = config.validate();
+  if (!invalid.empty())
+    return llvm::createStringError("invalid attention configuration: " +
+                                   invalid);
+  std::unique_ptr<MLIRContext> context = makeContext();
+  OwningOpRef<ModuleOp> module = buildAttentionModule(*context, config);
+  return compile(*module, "attention");
+}
+
+llvm::Error CpuFunction::call(llvm::ArrayRef<const void *> inputs,
+                              llvm::ArrayRef<void *> outputs) const {
+  if (inputs.size() != inputSpecs.size() ||
+      outputs.size() != outputSpecs.size())
+    return llvm::createStringError(
+        llvm::formatv("{0} takes {1} inputs and {2} outputs, got {3} and {4}",
+                      entryName, inputSpecs.size(), outputSpecs.size(),
+                      inputs.size(), outputs.size())
+            .str());
+  std::vector<std::vector<int64_t>> descriptors;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    descriptors.push_back(descriptorFor(inputSpecs[i], inputs[i]));
+  for (size_t i = 0; i < outputs.size(); ++i)
+    descriptors.push_back(descriptorFor(outputSpecs[i], outputs[i]));
+  for (size_t i = 0; i < descriptors.size(); ++i) {
+    const void *data =
+        i < inputs.size() ? inputs[i] : outputs[i - inputs.size()];
+    if (!data)
+      return llvm::createStringError(
+          llvm::formatv("{0} {1} is a null pointer",
+                        i < inputs.size() ? "input" : "output",
+                        i < inputs.size() ? i : i - inputs.size())
+              .str());
+  }
+  // The C wrapper takes each memref as a pointer to its descriptor;
+  // invokePacked takes a pointer to each argument.
+  std::vector<void *> descriptorPointers, args;
+  for (auto &d : descriptors)
+    descriptorPointers.push_back(d.data());
+  for (auto &p : descriptorPointers)
+    args.push_back(&p);
+  return engine->invokePacked("_mlir_ciface_" + entryName, args);
+}
+
+} // namespace dash

@@ -1,0 +1,435 @@
+//===- dash-run.cpp - Compile, run and check one DashAttention ------------===//
+//
+// The runner users call: compiles an attention (from flags or from a function
+// in an .mlir file), runs it on seeded or saved inputs, times it and checks it
+// against the double-precision oracle. The last line of its output is a
+// one-line summary for scripts.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dash/Check/Check.h"
+#include "dash/InitAllDash.h"
+#include "dash/JIT/CpuFunction.h"
+#include "dash/Support/Npy.h"
+
+#include "dash/Dialect/Dash/IR/Dash.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/InterleavedRange.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iterator>
+
+using namespace dash;
+namespace cl = llvm::cl;
+
+namespace {
+
+enum class Target { Cpu, Cuda };
+
+cl::OptionCategory runCategory("dash-run options");
+
+cl::opt<std::string>
+    inputFile(cl::Positional, cl::init(""), cl::cat(runCategory),
+              cl::desc("[<file.mlir>: a function around one dash.attention "
+                       "(instead of --attention)]"));
+cl::opt<std::string>
+    entry("entry", cl::init(""), cl::cat(runCategory), cl::value_desc("name"),
+          cl::desc("Function of <file.mlir> to run; its arguments must be the "
+                   "q, k, v[, w] operands of its dash.attention and it must "
+                   "return the op's o, lse and counts (default: the only "
+                   "function)"));
+cl::opt<std::string> shapes(
+    "attention", cl::init(""), cl::cat(runCategory),
+    cl::value_desc("B,H,Hkv,N,D"),
+    cl::desc("Build the attention: batch, query heads, KV heads, sequence "
+             "length, head dim"));
+cl::opt<int64_t> blockSize("block", cl::init(64), cl::cat(runCategory),
+                           cl::desc("Block size Bk"));
+cl::opt<double> alpha("alpha", cl::init(1.5), cl::cat(runCategory),
+                      cl::desc("entmax alpha, > 1 (2 is sparsemax)"));
+cl::opt<double> gamma("gamma", cl::init(1.0), cl::cat(runCategory),
+                      cl::desc("Routing scale: larger is sparser"));
+cl::opt<double> sigma("sigma", cl::init(1.0), cl::cat(runCategory),
+                      cl::desc("Prior temperature of the centered prior"));
+cl::opt<Prior>
+    prior("prior", cl::init(Prior::Centered), cl::cat(runCategory),
+          cl::desc("How router probabilities bias the fine attention"),
+          cl::values(clEnumValN(Prior::Raw, "raw", "log pi"),
+                     clEnumValN(Prior::Centered, "centered",
+                                "(log pi - mean log pi) / sigma"),
+                     clEnumValN(Prior::Flat, "flat", "a pure block mask")));
+cl::opt<int64_t> localBlocks("local-blocks", cl::init(0), cl::cat(runCategory),
+                             cl::desc("Blocks before the diagonal one that "
+                                      "every query attends"));
+cl::opt<int64_t> initBlocks("init-blocks", cl::init(0), cl::cat(runCategory),
+                            cl::desc("Leading blocks every query attends"));
+cl::opt<double> scale("scale", cl::cat(runCategory),
+                      cl::desc("Softmax scale (default 1/sqrt(D))"));
+cl::opt<bool> withW("with-w", cl::cat(runCategory),
+                    cl::desc("Take the summary query W [Hkv, D] as an input "
+                             "(else summaries are mean-pooled)"));
+cl::opt<ElementType>
+    dtype("dtype", cl::init(ElementType::F32), cl::cat(runCategory),
+          cl::desc("Element type of Q, K, V, W and O"),
+          cl::values(clEnumValN(ElementType::F32, "f32", "32-bit float"),
+                     clEnumValN(ElementType::BF16, "bf16", "bfloat16")));
+cl::opt<Target>
+    target("target", cl::init(Target::Cpu), cl::cat(runCategory),
+           cl::desc("Where to run"),
+           cl::values(clEnumValN(Target::Cpu, "cpu", "the host, JIT-compiled"),
+                      clEnumValN(Target::Cuda, "cuda", "an NVIDIA GPU")));
+cl::opt<bool> backward("backward", cl::cat(runCategory),
+                       cl::desc("Also run and check the backward pass"));
+cl::opt<uint64_t> seed("seed", cl::init(0), cl::cat(runCategory),
+                       cl::desc("Seed of the random inputs"));
+cl::opt<std::string>
+    inputsDir("inputs", cl::init(""), cl::cat(runCategory),
+              cl::value_desc("dir"),
+              cl::desc("Read q.npy, k.npy, v.npy (and w.npy with W) from "
+                       "<dir> instead of drawing random inputs"));
+cl::opt<std::string>
+    saveDir("save", cl::init(""), cl::cat(runCategory), cl::value_desc("dir"),
+            cl::desc("Write the inputs and o.npy, lse.npy, counts.npy "
+                     "(float32 and int32) to <dir>"));
+cl::opt<unsigned> repeat("repeat", cl::init(1), cl::cat(runCategory),
+                         cl::desc("Calls to time; the median is reported"));
+cl::opt<bool> noCheck("no-check", cl::cat(runCategory),
+                      cl::desc("Skip the comparison with the oracle"));
+
+llvm::Error error(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+std::string pathIn(llvm::StringRef dir, llvm::StringRef name) {
+  llvm::SmallString<128> path(dir);
+  llvm::sys::path::append(path, name);
+  return path.str().str();
+}
+
+/// The configuration flags, which an .mlir input fixes itself.
+std::vector<cl::Option *> configOptions() {
+  return {&shapes,      &blockSize,  &alpha, &gamma, &sigma, &prior,
+          &localBlocks, &initBlocks, &scale, &withW, &dtype};
+}
+
+llvm::Expected<AttentionConfig> configFromFlags() {
+  llvm::SmallVector<llvm::StringRef> fields;
+  llvm::StringRef(shapes).split(fields, ',');
+  AttentionConfig config;
+  int64_t *sizes[] = {&config.batch, &config.heads, &config.kvHeads,
+                      &config.seqLen, &config.headDim};
+  if (fields.size() != std::size(sizes))
+    return error("--attention expects B,H,Hkv,N,D, got '" + shapes + "'");
+  for (auto [field, size] : llvm::zip_equal(fields, sizes))
+    if (field.trim().getAsInteger(10, *size))
+      return error("--attention expects five integers, got '" + field + "'");
+  config.blockSize = blockSize;
+  config.alpha = alpha;
+  config.gamma = gamma;
+  config.sigma = sigma;
+  config.prior = prior;
+  config.localBlocks = localBlocks;
+  config.initBlocks = initBlocks;
+  if (scale.getNumOccurrences())
+    config.scale = scale;
+  config.withSummaryQuery = withW;
+  config.dtype = dtype;
+  return config;
+}
+
+/// Reads the configuration of the function `entry` of the .mlir input (the
+/// only function when `entry` is empty; `entry` then receives its name).
+llvm::Expected<AttentionConfig> configFromFile(std::string &entry) {
+  mlir::DialectRegistry registry;
+  mlir::dash::registerAllDashDialects(registry);
+  registry.insert<mlir::func::FuncDialect, mlir::tensor::TensorDialect,
+                  mlir::arith::ArithDialect>();
+  mlir::MLIRContext context(registry);
+  // Parse errors are reported, located, by the default handler.
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceFile<mlir::ModuleOp>(inputFile, &context);
+  if (!module)
+    return error("cannot parse " + inputFile);
+
+  mlir::func::FuncOp func;
+  if (entry.empty()) {
+    auto funcs = module->getOps<mlir::func::FuncOp>();
+    if (!llvm::hasSingleElement(funcs))
+      return error(inputFile + " has several functions: name one with --entry");
+    func = *funcs.begin();
+    entry = func.getSymName().str();
+  } else {
+    func = module->lookupSymbol<mlir::func::FuncOp>(entry);
+  }
+  if (!func)
+    return error("no function @" + entry + " in " + inputFile);
+
+  llvm::SmallVector<mlir::dash::AttentionOp> ops;
+  func.walk([&](mlir::dash::AttentionOp op) { ops.push_back(op); });
+  if (ops.size() != 1)
+    return error("@" + entry +
+                 " must contain exactly one dash.attention, it "
+                 "has " +
+                 std::to_string(ops.size()));
+  mlir::dash::AttentionOp op = ops.front();
+  // The runner feeds q, k, v[, w] and reads o, lse, counts: anything else
+  // around the op would make the oracle check meaningless.
+  if (!llvm::equal(op->getOperands(), func.getArguments()))
+    return error("the operands of the dash.attention in @" + entry +
+                 " must be its arguments, in order");
+  bool returnsResults = op->getNumResults() == 3;
+  func.walk([&](mlir::func::ReturnOp ret) {
+    returnsResults &= llvm::equal(ret.getOperands(), op->getResults());
+  });
+  if (!returnsResults)
+    return error("@" + entry +
+                 " must return the o, lse and counts results of its "
+                 "dash.attention, in order");
+  return configFromOp(op);
+}
+
+/// Reads `name` in the --inputs directory, of float32 or float64 and of
+/// `spec`'s shape.
+llvm::Error readInput(llvm::StringRef name, const TensorSpec &spec,
+                      std::vector<double> &values) {
+  std::string path = pathIn(inputsDir, name);
+  NpyArray array;
+  std::string message = readNpy(path, array);
+  if (!message.empty())
+    return error(message);
+  if (array.shape != spec.shape) {
+    std::string text;
+    llvm::raw_string_ostream(text)
+        << path << ": shape " << llvm::interleaved_array(array.shape)
+        << ", the configuration needs " << llvm::interleaved_array(spec.shape);
+    return error(text);
+  }
+  if (array.dtype != "<f4" && array.dtype != "<f8")
+    return error(path + ": dtype " + array.dtype + ", expected <f4 or <f8");
+  values =
+      check::decode(array.data.data(), array.numElements(),
+                    array.dtype == "<f4" ? ElementType::F32 : ElementType::F64);
+  return llvm::Error::success();
+}
+
+llvm::Expected<check::AttentionData> readInputs(const AttentionConfig &config) {
+  std::vector<TensorSpec> specs = attentionInputs(config);
+  check::AttentionData data;
+  std::vector<double> *values[] = {&data.q, &data.k, &data.v, &data.w};
+  const char *names[] = {"q.npy", "k.npy", "v.npy", "w.npy"};
+  for (size_t i = 0; i < specs.size(); ++i)
+    if (llvm::Error err = readInput(names[i], specs[i], *values[i]))
+      return err;
+  std::string wPath = pathIn(inputsDir, "w.npy");
+  if (!config.withSummaryQuery && llvm::sys::fs::exists(wPath))
+    return error(wPath + " exists but W is not an input: pass --with-w (or "
+                         "remove it)");
+  check::packInputs(config, data);
+  return data;
+}
+
+/// Writes `values` as float32 (float64 for f64 attention) to `name` in the
+/// --save directory.
+llvm::Error saveValues(llvm::StringRef name, const std::vector<int64_t> &shape,
+                       const std::vector<double> &values, ElementType type) {
+  bool wide = type == ElementType::F64;
+  std::vector<char> bytes =
+      check::encode(values, wide ? ElementType::F64 : ElementType::F32);
+  std::string message = writeNpy(pathIn(saveDir, name), shape,
+                                 wide ? "<f8" : "<f4", bytes.data());
+  return message.empty() ? llvm::Error::success() : error(message);
+}
+
+llvm::Error save(const AttentionConfig &config,
+                 const check::AttentionData &data,
+                 const check::AttentionOutputs &outputs) {
+  if (std::error_code ec = llvm::sys::fs::create_directories(saveDir))
+    return error("cannot create " + saveDir + ": " + ec.message());
+  std::vector<TensorSpec> ins = attentionInputs(config);
+  std::vector<TensorSpec> outs = attentionOutputs(config);
+  const std::vector<double> *values[] = {&data.q, &data.k, &data.v, &data.w};
+  const char *names[] = {"q.npy", "k.npy", "v.npy", "w.npy"};
+  for (size_t i = 0; i < ins.size(); ++i)
+    if (llvm::Error err =
+            saveValues(names[i], ins[i].shape, *values[i], config.dtype))
+      return err;
+  std::vector<double> o =
+      check::decode(outputs.out.data(), outs[0].numElements(), config.dtype);
+  std::vector<double> lse(outputs.lse.begin(), outputs.lse.end());
+  if (llvm::Error err = saveValues("o.npy", outs[0].shape, o, config.dtype))
+    return err;
+  if (llvm::Error err =
+          saveValues("lse.npy", outs[1].shape, lse, ElementType::F32))
+    return err;
+  std::string message = writeNpy(pathIn(saveDir, "counts.npy"), outs[2].shape,
+                                 "<i4", outputs.counts.data());
+  return message.empty() ? llvm::Error::success() : error(message);
+}
+
+/// The configuration from the flags or from the .mlir input, whichever the
+/// user gave; `entryName` receives the function to compile from the file.
+llvm::Expected<AttentionConfig> configure(std::string &entryName) {
+  if (inputFile.empty()) {
+    if (shapes.empty())
+      return error("give --attention B,H,Hkv,N,D or an .mlir file (see "
+                   "--help)");
+    if (entry.getNumOccurrences())
+      return error("--entry applies to an .mlir input only");
+    return configFromFlags();
+  }
+  for (cl::Option *option : configOptions())
+    if (option->getNumOccurrences())
+      return error("--" + option->ArgStr +
+                   " does not apply to an .mlir input: its dash.attention "
+                   "defines the configuration");
+  return configFromFile(entryName);
+}
+
+bool sameSpecs(llvm::ArrayRef<TensorSpec> a, llvm::ArrayRef<TensorSpec> b) {
+  return llvm::equal(a, b, [](const TensorSpec &x, const TensorSpec &y) {
+    return x.shape == y.shape && x.type == y.type;
+  });
+}
+
+/// Runs everything; returns whether the check passed.
+llvm::Expected<bool> run() {
+  if (target == Target::Cuda)
+    return error("--target cuda is not available in this build");
+  if (backward)
+    return error("--backward is not supported yet");
+  if (repeat < 1)
+    return error("--repeat must be at least 1");
+
+  std::string entryName = entry;
+  llvm::Expected<AttentionConfig> config = configure(entryName);
+  if (!config)
+    return config.takeError();
+  std::string invalid = config->validate();
+  if (!invalid.empty())
+    return error("invalid configuration: " + invalid);
+  llvm::outs() << "dash-run: config " << config->str() << "\n";
+
+  llvm::Expected<check::AttentionData> data =
+      inputsDir.empty() ? check::randomInputs(*config, seed)
+                        : readInputs(*config);
+  if (!data)
+    return data.takeError();
+  llvm::outs() << "dash-run: inputs "
+               << (inputsDir.empty() ? "random, seed " + std::to_string(seed)
+                                     : "from " + inputsDir)
+               << "\n";
+
+  auto function = inputFile.empty()
+                      ? CpuFunction::compileAttention(*config)
+                      : CpuFunction::compileFile(inputFile, entryName);
+  if (!function)
+    return function.takeError();
+  if (!sameSpecs((*function)->inputs(), attentionInputs(*config)) ||
+      !sameSpecs((*function)->outputs(), attentionOutputs(*config)))
+    return error("the compiled function's signature does not match its "
+                 "configuration");
+  llvm::outs() << "dash-run: compiled in "
+               << llvm::format("%.3f", (*function)->compileSeconds()) << " s\n";
+
+  check::AttentionOutputs outputs(*config);
+  std::vector<const void *> ins;
+  for (const std::vector<char> &buffer : data->buffers)
+    ins.push_back(buffer.data());
+  void *outs[] = {outputs.out.data(), outputs.lse.data(),
+                  outputs.counts.data()};
+  std::vector<double> millis;
+  for (unsigned i = 0; i < repeat; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    if (llvm::Error err = (*function)->call(ins, outs))
+      return err;
+    millis.push_back(std::chrono::duration<double, std::milli>(
+                         std::chrono::steady_clock::now() - start)
+                         .count());
+  }
+  std::sort(millis.begin(), millis.end());
+  double median = (millis[(repeat - 1) / 2] + millis[repeat / 2]) / 2;
+  llvm::outs() << "dash-run: " << repeat << " call(s), median "
+               << llvm::format("%.3f", median) << " ms\n";
+
+  if (!saveDir.empty()) {
+    if (llvm::Error err = save(*config, *data, outputs))
+      return err;
+    llvm::outs() << "dash-run: saved to " << saveDir << "\n";
+  }
+
+  double density = check::density(*config, outputs.counts);
+  double relL2 = NAN, maxAbs = NAN;
+  bool passed = true;
+  if (noCheck) {
+    llvm::outs() << "dash-run: density " << llvm::format("%.4f", density)
+                 << ", not checked\n";
+  } else {
+    oracle::ForwardResult reference = oracle::forward(
+        check::toOracle(*config), data->q, data->k, data->v, data->w);
+    check::Comparison result = check::compare(*config, outputs, reference);
+    relL2 = result.worstRelL2();
+    maxAbs = result.outMaxAbs;
+    passed = result.passes(config->dtype);
+    llvm::outs() << "dash-run: against the oracle (relative L2 tolerance "
+                 << llvm::format("%g", check::tolerance(config->dtype))
+                 << "):\n"
+                 << "dash-run:   O      rel_l2="
+                 << llvm::format("%.3e", result.outRelL2)
+                 << " max_abs=" << llvm::format("%.3e", result.outMaxAbs)
+                 << "\n"
+                 << "dash-run:   LSE    rel_l2="
+                 << llvm::format("%.3e", result.lseRelL2) << "\n"
+                 << "dash-run:   counts " << result.countMismatches << " of "
+                 << outputs.counts.size() << " rows differ (oracle min margin "
+                 << llvm::format("%.3e", reference.minMargin)
+                 << ": selection decisions this close to tau may flip)\n"
+                 << (result.finite ? "" : "dash-run:   non-finite values\n")
+                 << "dash-run: density " << llvm::format("%.4f", density)
+                 << " (oracle " << llvm::format("%.4f", reference.density)
+                 << ")\n"
+                 << "dash-run: " << (passed ? "PASS" : "FAIL") << "\n";
+    density = reference.density;
+  }
+  llvm::outs() << "dash-run: target=cpu rel_l2=" << llvm::format("%.3e", relL2)
+               << " max_abs=" << llvm::format("%.3e", maxAbs)
+               << " density=" << llvm::format("%.4f", density)
+               << " median_ms=" << llvm::format("%.3f", median) << "\n";
+  return passed;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(runCategory);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "dash-run: compile a DashAttention for the host, run it, time it and "
+      "check it against the double-precision oracle.\n\n"
+      "  dash-run --attention 1,4,2,256,32 --gamma 2 --repeat 5\n"
+      "  dash-run attention.mlir --entry f --inputs dir/\n\n"
+      "The last line of the output is a summary: target, worst relative L2 "
+      "error over O and LSE, max abs error over O, density, median ms.\n"
+      "Exits 1 on any error or failed check.\n");
+  llvm::Expected<bool> passed = run();
+  if (!passed) {
+    llvm::outs().flush();
+    llvm::errs() << "dash-run: error: " << llvm::toString(passed.takeError())
+                 << "\n";
+    return 1;
+  }
+  return *passed ? 0 : 1;
+}
