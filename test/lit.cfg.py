@@ -17,4 +17,4 @@ config.substitutions.append(("%dash_src_root", config.dash_src_root))
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
-    ["dash-opt"], [config.dash_tools_dir, config.llvm_tools_dir])
+    ["dash-opt", "dash-run"], [config.dash_tools_dir, config.llvm_tools_dir])

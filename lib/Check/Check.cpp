@@ -5,6 +5,7 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -28,6 +29,7 @@ oracle::Config toOracle(const AttentionConfig &c) {
   o.localBlocks = c.localBlocks;
   o.initBlocks = c.initBlocks;
   o.scale = c.scale;
+  o.routerGrad = c.routerGrad;
   return o;
 }
 
@@ -206,6 +208,60 @@ Comparison compare(const AttentionConfig &config,
   result.lseRelL2 = relativeL2(lse, reference.lse);
   for (size_t i = 0; i < outputs.counts.size(); ++i)
     result.countMismatches += outputs.counts[i] != reference.counts[i];
+  return result;
+}
+
+OutputGrad randomOutputGrad(const AttentionConfig &config, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  TensorSpec spec = attentionOutputs(config)[0];
+  OutputGrad grad;
+  grad.values.resize(spec.numElements());
+  for (double &x : grad.values)
+    x = normal(rng);
+  grad.buffer = encode(grad.values, spec.type);
+  grad.values = decode(grad.buffer.data(), grad.values.size(), spec.type);
+  return grad;
+}
+
+GradientOutputs::GradientOutputs(const AttentionConfig &config) {
+  for (const TensorSpec &spec : attentionGradOutputs(config))
+    buffers.emplace_back(spec.numBytes());
+}
+
+std::vector<void *> GradientOutputs::pointers() {
+  std::vector<void *> result;
+  for (auto &buffer : buffers)
+    result.push_back(buffer.data());
+  return result;
+}
+
+double GradientComparison::worstRelL2() const {
+  return *std::max_element(std::begin(relL2), std::end(relL2));
+}
+
+bool GradientComparison::passes(ElementType type) const {
+  return worstRelL2() <= tolerance(type);
+}
+
+std::string GradientComparison::str() const {
+  return llvm::formatv("dQ rel_l2={0:e}, dK rel_l2={1:e}, dV rel_l2={2:e}, "
+                       "dW rel_l2={3:e}",
+                       relL2[0], relL2[1], relL2[2], relL2[3])
+      .str();
+}
+
+GradientComparison compareGradients(const AttentionConfig &config,
+                                    const GradientOutputs &outputs,
+                                    const oracle::Gradients &reference) {
+  GradientComparison result;
+  const std::vector<double> *expected[] = {&reference.dq, &reference.dk,
+                                           &reference.dv, &reference.dw};
+  std::vector<TensorSpec> specs = attentionGradOutputs(config);
+  for (size_t i = 0; i < specs.size(); ++i)
+    result.relL2[i] = relativeL2(decode(outputs.buffers[i].data(),
+                                        specs[i].numElements(), specs[i].type),
+                                 *expected[i]);
   return result;
 }
 

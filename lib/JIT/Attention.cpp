@@ -129,35 +129,93 @@ static RankedTensorType tensorType(Builder &b, const TensorSpec &spec) {
   return RankedTensorType::get(spec.shape, toMLIR(b, spec.type));
 }
 
+std::vector<TensorSpec> attentionGradInputs(const AttentionConfig &c) {
+  std::vector<TensorSpec> specs = attentionInputs(c);
+  specs.push_back(attentionOutputs(c)[0]);
+  return specs;
+}
+
+std::vector<TensorSpec> attentionGradOutputs(const AttentionConfig &c) {
+  return attentionInputs(c);
+}
+
+namespace {
+/// A module with one function of the given signature, ready for its body.
+struct FunctionBuilder {
+  OwningOpRef<ModuleOp> module;
+  OpBuilder b;
+  Block *body = nullptr;
+  SmallVector<Type> resultTypes;
+
+  FunctionBuilder(MLIRContext &context, StringRef entry,
+                  ArrayRef<TensorSpec> inputs, ArrayRef<TensorSpec> outputs)
+      : b(&context) {
+    context.loadDialect<mlir::dash::DashDialect, func::FuncDialect>();
+    Location loc = b.getUnknownLoc();
+    module = ModuleOp::create(b, loc);
+    b.setInsertionPointToEnd(module->getBody());
+    SmallVector<Type> argTypes;
+    for (const TensorSpec &spec : inputs)
+      argTypes.push_back(tensorType(b, spec));
+    for (const TensorSpec &spec : outputs)
+      resultTypes.push_back(tensorType(b, spec));
+    auto func = func::FuncOp::create(b, loc, entry,
+                                     b.getFunctionType(argTypes, resultTypes));
+    body = func.addEntryBlock();
+    b.setInsertionPointToEnd(body);
+  }
+
+  /// dash.attention on the first arguments, with LSE and counts.
+  mlir::dash::AttentionOp attention(const AttentionConfig &c) {
+    MLIRContext *context = b.getContext();
+    std::vector<TensorSpec> outs = attentionOutputs(c);
+    Value w = c.withSummaryQuery ? body->getArgument(3) : Value();
+    return mlir::dash::AttentionOp::create(
+        b, b.getUnknownLoc(), tensorType(b, outs[0]), tensorType(b, outs[1]),
+        tensorType(b, outs[2]), body->getArgument(0), body->getArgument(1),
+        body->getArgument(2), w, b.getF64FloatAttr(c.alpha),
+        b.getI64IntegerAttr(c.blockSize), b.getF64FloatAttr(c.gamma),
+        b.getF64FloatAttr(c.sigma),
+        mlir::dash::PriorModeAttr::get(context, toMLIR(c.prior)),
+        b.getI64IntegerAttr(c.localBlocks), b.getI64IntegerAttr(c.initBlocks),
+        c.scale ? b.getF64FloatAttr(*c.scale) : FloatAttr(),
+        mlir::dash::RouterGradAttr::get(
+            context, c.routerGrad ? mlir::dash::RouterGrad::Full
+                                  : mlir::dash::RouterGrad::None));
+  }
+
+  OwningOpRef<ModuleOp> finish(ValueRange results) {
+    func::ReturnOp::create(b, b.getUnknownLoc(), results);
+    return std::move(module);
+  }
+};
+} // namespace
+
 OwningOpRef<ModuleOp> buildAttentionModule(MLIRContext &context,
                                            const AttentionConfig &c,
                                            StringRef entry) {
-  context.loadDialect<mlir::dash::DashDialect, func::FuncDialect>();
-  OpBuilder b(&context);
-  Location loc = b.getUnknownLoc();
-  OwningOpRef<ModuleOp> module = ModuleOp::create(b, loc);
-  b.setInsertionPointToEnd(module->getBody());
+  FunctionBuilder f(context, entry, attentionInputs(c), attentionOutputs(c));
+  return f.finish(f.attention(c).getResults());
+}
 
-  SmallVector<Type> argTypes, resultTypes;
-  for (const TensorSpec &spec : attentionInputs(c))
-    argTypes.push_back(tensorType(b, spec));
-  for (const TensorSpec &spec : attentionOutputs(c))
-    resultTypes.push_back(tensorType(b, spec));
-  auto func = func::FuncOp::create(b, loc, entry,
-                                   b.getFunctionType(argTypes, resultTypes));
-  Block *body = func.addEntryBlock();
-  b.setInsertionPointToEnd(body);
-  Value w = c.withSummaryQuery ? body->getArgument(3) : Value();
-  auto op = mlir::dash::AttentionOp::create(
-      b, loc, resultTypes[0], resultTypes[1], resultTypes[2],
-      body->getArgument(0), body->getArgument(1), body->getArgument(2), w,
-      b.getF64FloatAttr(c.alpha), b.getI64IntegerAttr(c.blockSize),
-      b.getF64FloatAttr(c.gamma), b.getF64FloatAttr(c.sigma),
-      mlir::dash::PriorModeAttr::get(&context, toMLIR(c.prior)),
-      b.getI64IntegerAttr(c.localBlocks), b.getI64IntegerAttr(c.initBlocks),
-      c.scale ? b.getF64FloatAttr(*c.scale) : FloatAttr());
-  func::ReturnOp::create(b, loc, op.getResults());
-  return module;
+OwningOpRef<ModuleOp> buildAttentionGradModule(MLIRContext &context,
+                                               const AttentionConfig &c,
+                                               StringRef entry) {
+  std::vector<TensorSpec> inputs = attentionGradInputs(c);
+  FunctionBuilder f(context, entry, inputs, attentionGradOutputs(c));
+  mlir::dash::AttentionOp forward = f.attention(c);
+  Value w = c.withSummaryQuery ? f.body->getArgument(3) : Value();
+  auto grad = mlir::dash::AttentionGradOp::create(
+      f.b, forward.getLoc(), f.resultTypes[0], f.resultTypes[1],
+      f.resultTypes[2], w ? f.resultTypes[3] : Type(), forward.getQuery(),
+      forward.getKey(), forward.getValue(), w, forward.getOutput(),
+      forward.getLse(), f.body->getArgument(inputs.size() - 1),
+      forward.getAlphaAttr(), forward.getBlockSizeAttr(),
+      forward.getGammaAttr(), forward.getSigmaAttr(),
+      forward.getPriorModeAttr(), forward.getLocalBlocksAttr(),
+      forward.getInitBlocksAttr(), forward.getScaleAttr(),
+      forward.getRouterGradAttr());
+  return f.finish(grad.getResults());
 }
 
 std::string AttentionConfig::validate() const {
@@ -189,11 +247,13 @@ std::string AttentionConfig::validate() const {
 std::string AttentionConfig::str() const {
   return llvm::formatv("B={0} H={1} Hkv={2} N={3} D={4} block={5} "
                        "alpha={6} gamma={7} sigma={8} prior={9} local={10} "
-                       "init={11} scale={12} w={13} dtype={14}",
+                       "init={11} scale={12} w={13} dtype={14} "
+                       "router_grad={15}",
                        batch, heads, kvHeads, seqLen, headDim, blockSize, alpha,
                        gamma, sigma, priorName(prior), localBlocks, initBlocks,
                        scale ? llvm::formatv("{0}", *scale).str() : "default",
-                       withSummaryQuery ? 1 : 0, elementTypeName(dtype))
+                       withSummaryQuery ? 1 : 0, elementTypeName(dtype),
+                       routerGrad ? "full" : "none")
       .str();
 }
 
@@ -220,6 +280,7 @@ llvm::Expected<AttentionConfig> configFromOp(mlir::dash::AttentionOp op) {
   if (FloatAttr scale = op.getScaleAttr())
     c.scale = scale.getValueAsDouble();
   c.withSummaryQuery = static_cast<bool>(op.getSummaryQuery());
+  c.routerGrad = op.getRouterGrad() == mlir::dash::RouterGrad::Full;
   Type element = query.getElementType();
   if (element.isF32())
     c.dtype = ElementType::F32;

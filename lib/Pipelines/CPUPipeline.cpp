@@ -25,6 +25,8 @@ void mlir::dash::buildCPUPipeline(OpPassManager &pm,
                                   const CPUPipelineOptions &options) {
   pm.addPass(createDashDecompose());
   pm.addPass(createDashToLinalg());
+  // Gradient sums and casts are arith ops on tensors.
+  pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   if (options.fuseElementwise)
     pm.addPass(createLinalgElementwiseOpFusionPass());

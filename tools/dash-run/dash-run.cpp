@@ -8,11 +8,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "dash/Check/Check.h"
+#include "dash/Dialect/Dash/IR/Dash.h"
 #include "dash/InitAllDash.h"
 #include "dash/JIT/CpuFunction.h"
 #include "dash/Support/Npy.h"
 
-#include "dash/Dialect/Dash/IR/Dash.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -90,9 +90,11 @@ cl::opt<Target>
     target("target", cl::init(Target::Cpu), cl::cat(runCategory),
            cl::desc("Where to run"),
            cl::values(clEnumValN(Target::Cpu, "cpu", "the host, JIT-compiled"),
-                      clEnumValN(Target::Cuda, "cuda", "an NVIDIA GPU")));
+                      clEnumValN(Target::Cuda, "cuda",
+                                 "an NVIDIA GPU (not available yet)")));
 cl::opt<bool> backward("backward", cl::cat(runCategory),
-                       cl::desc("Also run and check the backward pass"));
+                       cl::desc("Also run and check the backward pass (not "
+                                "supported yet)"));
 cl::opt<uint64_t> seed("seed", cl::init(0), cl::cat(runCategory),
                        cl::desc("Seed of the random inputs"));
 cl::opt<std::string>
@@ -107,7 +109,8 @@ cl::opt<std::string>
 cl::opt<unsigned> repeat("repeat", cl::init(1), cl::cat(runCategory),
                          cl::desc("Calls to time; the median is reported"));
 cl::opt<bool> noCheck("no-check", cl::cat(runCategory),
-                      cl::desc("Skip the comparison with the oracle"));
+                      cl::desc("Skip the comparison with the oracle (which is "
+                               "slow: double precision, no sparsity)"));
 
 llvm::Error error(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
@@ -168,7 +171,8 @@ llvm::Expected<AttentionConfig> configFromFile(std::string &entry) {
   if (entry.empty()) {
     auto funcs = module->getOps<mlir::func::FuncOp>();
     if (!llvm::hasSingleElement(funcs))
-      return error(inputFile + " has several functions: name one with --entry");
+      return error("--entry is needed: " + inputFile +
+                   " does not hold exactly one function");
     func = *funcs.begin();
     entry = func.getSymName().str();
   } else {
@@ -180,10 +184,8 @@ llvm::Expected<AttentionConfig> configFromFile(std::string &entry) {
   llvm::SmallVector<mlir::dash::AttentionOp> ops;
   func.walk([&](mlir::dash::AttentionOp op) { ops.push_back(op); });
   if (ops.size() != 1)
-    return error("@" + entry +
-                 " must contain exactly one dash.attention, it "
-                 "has " +
-                 std::to_string(ops.size()));
+    return error("@" + entry + " must contain exactly one dash.attention, " +
+                 "it has " + std::to_string(ops.size()));
   mlir::dash::AttentionOp op = ops.front();
   // The runner feeds q, k, v[, w] and reads o, lse, counts: anything else
   // around the op would make the oracle check meaningless.

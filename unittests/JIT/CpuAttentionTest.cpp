@@ -124,9 +124,42 @@ void runAgainstOracle(const AttentionConfig &config, uint64_t seed) {
       << config.str() << " seed " << usedSeed << ": " << result.str();
 }
 
+/// The compiled gradient function (forward recomputed inside) against the
+/// oracle's backward pass for a random upstream gradient.
+void runGradientAgainstOracle(const AttentionConfig &config, uint64_t seed) {
+  auto function = CpuFunction::compileAttentionGrad(config);
+  ASSERT_TRUE(static_cast<bool>(function))
+      << llvm::toString(function.takeError());
+  check::AttentionData data;
+  oracle::ForwardResult reference;
+  uint64_t usedSeed = 0;
+  ASSERT_TRUE(check::drawWithMargin(config, seed, kMinMargin, 50, data,
+                                    reference, usedSeed))
+      << "no input with a clear selection margin for " << config.str();
+  check::OutputGrad dOut = check::randomOutputGrad(config, usedSeed + 1000);
+  oracle::Gradients expected =
+      oracle::backward(check::toOracle(config), data.q, data.k, data.v, data.w,
+                       reference, dOut.values);
+  check::GradientOutputs outputs(config);
+  std::vector<const void *> inputs;
+  for (const auto &buffer : data.buffers)
+    inputs.push_back(buffer.data());
+  inputs.push_back(dOut.buffer.data());
+  llvm::Error error = (*function)->call(inputs, outputs.pointers());
+  ASSERT_FALSE(static_cast<bool>(error)) << llvm::toString(std::move(error));
+  check::GradientComparison result =
+      check::compareGradients(config, outputs, expected);
+  EXPECT_TRUE(result.passes(config.dtype))
+      << config.str() << " seed " << usedSeed << ": " << result.str();
+}
+
 class CpuAttentionPairwise : public testing::TestWithParam<AttentionConfig> {};
 
 TEST_P(CpuAttentionPairwise, MatchesOracle) { runAgainstOracle(GetParam(), 7); }
+
+TEST_P(CpuAttentionPairwise, GradientsMatchOracle) {
+  runGradientAgainstOracle(GetParam(), 7);
+}
 
 INSTANTIATE_TEST_SUITE_P(Matrix, CpuAttentionPairwise,
                          testing::ValuesIn(pairwiseConfigs()),
@@ -179,6 +212,26 @@ TEST(CpuAttention, Bf16) {
   AttentionConfig c = baseConfig();
   c.dtype = ElementType::BF16;
   runAgainstOracle(c, 19);
+}
+
+TEST(CpuAttentionGrad, LocalAndInitialBlocks) {
+  AttentionConfig c = baseConfig();
+  c.localBlocks = 1;
+  c.initBlocks = 2;
+  c.prior = Prior::Centered;
+  runGradientAgainstOracle(c, 23);
+}
+
+TEST(CpuAttentionGrad, RouterGradNone) {
+  AttentionConfig c = baseConfig();
+  c.routerGrad = false;
+  runGradientAgainstOracle(c, 29);
+}
+
+TEST(CpuAttentionGrad, Bf16) {
+  AttentionConfig c = baseConfig();
+  c.dtype = ElementType::BF16;
+  runGradientAgainstOracle(c, 31);
 }
 
 TEST(CpuAttention, RejectsInvalidConfig) {

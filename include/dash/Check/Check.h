@@ -73,6 +73,34 @@ Comparison compare(const AttentionConfig &config,
                    const AttentionOutputs &outputs,
                    const oracle::ForwardResult &reference);
 
+/// An upstream gradient dO (standard normal from `seed`) for the gradient
+/// function: `buffer` in the config's element type, `values` the same values
+/// in double.
+struct OutputGrad {
+  std::vector<char> buffer;
+  std::vector<double> values;
+};
+OutputGrad randomOutputGrad(const AttentionConfig &config, uint64_t seed);
+
+/// Results dQ, dK, dV[, dW] of a compiled gradient function.
+struct GradientOutputs {
+  std::vector<std::vector<char>> buffers;
+  explicit GradientOutputs(const AttentionConfig &config);
+  std::vector<void *> pointers();
+};
+
+struct GradientComparison {
+  /// Relative L2 errors of dQ, dK, dV and dW (0 without W).
+  double relL2[4] = {0, 0, 0, 0};
+  double worstRelL2() const;
+  bool passes(ElementType type) const;
+  std::string str() const;
+};
+
+GradientComparison compareGradients(const AttentionConfig &config,
+                                    const GradientOutputs &outputs,
+                                    const oracle::Gradients &reference);
+
 /// Mean over (b, g, i) of counts / (floor(i / Bk) + 1).
 double density(const AttentionConfig &config,
                const std::vector<int32_t> &counts);

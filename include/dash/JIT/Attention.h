@@ -47,6 +47,9 @@ struct AttentionConfig {
   std::optional<double> scale;
   /// Whether the learned summary query W [Hkv, D] is an input.
   bool withSummaryQuery = false;
+  /// False is the spec's router_grad = none: the backward pass stops the
+  /// gradient at the pooled router probabilities.
+  bool routerGrad = true;
   ElementType dtype = ElementType::F32;
 
   /// Empty when valid, otherwise what is wrong, in the verifier's words.
@@ -69,11 +72,23 @@ struct TensorSpec {
 std::vector<TensorSpec> attentionInputs(const AttentionConfig &config);
 std::vector<TensorSpec> attentionOutputs(const AttentionConfig &config);
 
+/// Inputs q, k, v[, w], dO and results dQ, dK, dV[, dW] of the gradient
+/// function (all in the config's element type).
+std::vector<TensorSpec> attentionGradInputs(const AttentionConfig &config);
+std::vector<TensorSpec> attentionGradOutputs(const AttentionConfig &config);
+
 /// Builds `func.func @<entry>(q, k, v[, w]) -> (o, lse, counts)` around one
 /// dash.attention (tensor semantics, static shapes).
 mlir::OwningOpRef<mlir::ModuleOp>
 buildAttentionModule(mlir::MLIRContext &context, const AttentionConfig &config,
                      llvm::StringRef entry = "attention");
+
+/// Builds `func.func @<entry>(q, k, v[, w], dO) -> (dQ, dK, dV[, dW])`: the
+/// forward dash.attention (for O and LSE) followed by dash.attention_grad.
+mlir::OwningOpRef<mlir::ModuleOp>
+buildAttentionGradModule(mlir::MLIRContext &context,
+                         const AttentionConfig &config,
+                         llvm::StringRef entry = "attention_grad");
 
 /// Reads the configuration back from a dash.attention whose operands have
 /// static shapes (for runners given a .mlir file).

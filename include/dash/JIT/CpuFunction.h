@@ -36,9 +36,13 @@ public:
   static llvm::Expected<std::unique_ptr<CpuFunction>>
   compileFile(llvm::StringRef path, llvm::StringRef entry);
 
-  /// Compiles the attention function of `config`.
+  /// Compiles the attention function of `config` (buildAttentionModule).
   static llvm::Expected<std::unique_ptr<CpuFunction>>
   compileAttention(const AttentionConfig &config);
+
+  /// Compiles the gradient function of `config` (buildAttentionGradModule).
+  static llvm::Expected<std::unique_ptr<CpuFunction>>
+  compileAttentionGrad(const AttentionConfig &config);
 
   llvm::ArrayRef<TensorSpec> inputs() const { return inputSpecs; }
   llvm::ArrayRef<TensorSpec> outputs() const { return outputSpecs; }

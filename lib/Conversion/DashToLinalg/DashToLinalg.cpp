@@ -10,6 +10,8 @@
 #include "dash/Dialect/Dash/IR/Dash.h"
 #include "dash/Dialect/Dash/Transforms/Passes.h"
 
+#include "LoweringUtils.h"
+
 #include "mlir/Dialect/Tensor/Utils/Utils.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -27,157 +29,7 @@ using namespace mlir;
 using namespace mlir::dash;
 
 namespace {
-using utils::IteratorType;
-constexpr IteratorType kPar = IteratorType::parallel;
-constexpr IteratorType kRed = IteratorType::reduction;
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
-using BodyFn =
-    function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, ValueRange)>;
-
-/// Small builder vocabulary for the lowerings: constants, filled tensors,
-/// generics with a value-returning body, reshapes and element casts.
-class Emitter {
-public:
-  explicit Emitter(ImplicitLocOpBuilder &b) : b(b) {}
-
-  ImplicitLocOpBuilder &builder() { return b; }
-
-  Value floatConst(Type type, double value) {
-    return arith::ConstantOp::create(b, type, b.getFloatAttr(type, value));
-  }
-
-  Value indexConst(int64_t value) {
-    return arith::ConstantIndexOp::create(b, value);
-  }
-
-  /// A tensor of `shape` filled with `value`.
-  Value filled(ArrayRef<int64_t> shape, Type elementType, double value) {
-    Value empty = tensor::EmptyOp::create(b, shape, elementType);
-    return fill(empty, value);
-  }
-
-  Value fill(Value tensor, double value) {
-    Type elementType = getElementTypeOrSelf(tensor);
-    Attribute attr = isa<FloatType>(elementType)
-                         ? Attribute(b.getFloatAttr(elementType, value))
-                         : Attribute(b.getIntegerAttr(
-                               elementType, static_cast<int64_t>(value)));
-    Value scalar =
-        arith::ConstantOp::create(b, elementType, cast<TypedAttr>(attr));
-    return linalg::FillOp::create(b, scalar, tensor).getResult(0);
-  }
-
-  Value empty(ArrayRef<int64_t> shape, Type elementType) {
-    return tensor::EmptyOp::create(b, shape, elementType);
-  }
-
-  /// The map `(d0 .. d{numDims-1}) -> (d{dims[0]}, d{dims[1]}, ...)`.
-  AffineMap map(unsigned numDims, ArrayRef<unsigned> dims) {
-    SmallVector<AffineExpr> exprs;
-    for (unsigned d : dims)
-      exprs.push_back(b.getAffineDimExpr(d));
-    return AffineMap::get(numDims, 0, exprs, b.getContext());
-  }
-
-  AffineMap identity(unsigned numDims) {
-    return b.getMultiDimIdentityMap(numDims);
-  }
-
-  /// A linalg.generic whose body yields what `body` returns.
-  SmallVector<Value> generic(ValueRange ins, ValueRange outs,
-                             ArrayRef<AffineMap> maps,
-                             ArrayRef<IteratorType> iterators, BodyFn body) {
-    auto op = linalg::GenericOp::create(
-        b, TypeRange(outs), ins, outs, maps, iterators,
-        [&](OpBuilder &nested, Location loc, ValueRange args) {
-          ImplicitLocOpBuilder nb(loc, nested);
-          linalg::YieldOp::create(nb, body(nb, args));
-        });
-    return SmallVector<Value>(op.getResults());
-  }
-
-  Value generic1(ValueRange ins, Value out, ArrayRef<AffineMap> maps,
-                 ArrayRef<IteratorType> iterators, BodyFn body) {
-    return generic(ins, out, maps, iterators, body).front();
-  }
-
-  /// Elementwise op over tensors of identical shape (all identity maps).
-  Value elementwise(ValueRange ins, Value out, BodyFn body) {
-    unsigned rank = cast<RankedTensorType>(out.getType()).getRank();
-    SmallVector<AffineMap> maps(ins.size() + 1, identity(rank));
-    return generic1(ins, out, maps, SmallVector<IteratorType>(rank, kPar),
-                    body);
-  }
-
-  Value expand(Value src, ArrayRef<int64_t> shape,
-               ArrayRef<ReassociationIndices> reassociation) {
-    auto type = RankedTensorType::get(shape, getElementTypeOrSelf(src));
-    return tensor::ExpandShapeOp::create(b, type, src, reassociation);
-  }
-
-  Value collapse(Value src, ArrayRef<ReassociationIndices> reassociation) {
-    return tensor::CollapseShapeOp::create(b, src, reassociation);
-  }
-
-  /// Converts a scalar between float types (extf or truncf).
-  Value castFloat(Value v, Type to) {
-    Type from = v.getType();
-    if (from == to)
-      return v;
-    if (cast<FloatType>(from).getWidth() < cast<FloatType>(to).getWidth())
-      return arith::ExtFOp::create(b, to, v);
-    return arith::TruncFOp::create(b, to, v);
-  }
-
-  /// `src` converted elementwise to the element type of `init`.
-  Value castInto(Value src, Value init) {
-    Type to = getElementTypeOrSelf(init);
-    if (getElementTypeOrSelf(src) == to)
-      return src;
-    return elementwise(src, init,
-                       [&](ImplicitLocOpBuilder &nb, ValueRange args) {
-                         Emitter e(nb);
-                         return SmallVector<Value>{e.castFloat(args[0], to)};
-                       });
-  }
-
-private:
-  ImplicitLocOpBuilder &b;
-};
-
-ArrayRef<int64_t> shapeOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getShape();
-}
-
-/// f64 when any input is f64, else f32 (spec 4: router math in f32).
-Type computeType(Builder &b, ValueRange values) {
-  for (Value v : values)
-    if (v && getElementTypeOrSelf(v).isF64())
-      return b.getF64Type();
-  return b.getF32Type();
-}
-
-/// Reassociation that splits dimension 1 (heads) into [Hkv, G].
-SmallVector<ReassociationIndices> splitHeads(unsigned rank) {
-  SmallVector<ReassociationIndices> r = {{0}, {1, 2}};
-  for (unsigned d = 2; d < rank; ++d)
-    r.push_back({static_cast<int64_t>(d + 1)});
-  return r;
-}
-
-/// [B, H, ...] viewed as [B, Hkv, G, ...].
-Value expandHeads(Emitter &e, Value v, int64_t kvHeads) {
-  SmallVector<int64_t> shape(shapeOf(v));
-  int64_t groups = shape[1] / kvHeads;
-  shape[1] = groups;
-  shape.insert(shape.begin() + 1, kvHeads);
-  return e.expand(v, shape, splitHeads(shape.size() - 1));
-}
-
-Value collapseHeads(Emitter &e, Value v) {
-  return e.collapse(v, splitHeads(shapeOf(v).size() - 1));
-}
+using namespace mlir::dash::lowering;
 
 //===----------------------------------------------------------------------===//
 // dash.summarize
@@ -190,99 +42,20 @@ struct LowerSummarize : OpRewritePattern<SummarizeOp> {
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     Emitter e(b);
-    Value key = op.getKey(), weights = op.getSummaryQuery();
-    auto [batch, kvHeads, seqLen, headDim] = unpack4(shapeOf(key));
+    Value key = op.getKey(), w = op.getSummaryQuery();
     int64_t bk = op.getBlockSize();
-    int64_t complete = numCompleteBlocks(seqLen, bk);
-    Type ct = computeType(b, {key, weights, op.getInit()});
-    double scale = resolveScale(op.getScaleAttr(), headDim);
+    Type ct = computeType(b, {key, w, op.getInit()});
+    Value blocks = blockKeys(e, key, bk);
+    ArrayRef<int64_t> s = shapeOf(blocks);
 
-    // Keys of the complete blocks as [B, Hkv, Mc, Bk, D].
-    Value blockKeys = key;
-    if (complete * bk != seqLen)
-      blockKeys = tensor::ExtractSliceOp::create(
-          b, key, SmallVector<OpFoldResult>(4, b.getIndexAttr(0)),
-          getAsIndexOpFoldResult(b.getContext(),
-                                 {batch, kvHeads, complete * bk, headDim}),
-          SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
-    blockKeys = e.expand(blockKeys, {batch, kvHeads, complete, bk, headDim},
-                         {{0}, {1}, {2, 3}, {4}});
-
-    // Per-token weights a_t: uniform without W, softmax of scale <W, K_t>.
-    Value tokenWeights;
-    if (weights) {
-      Value logits = e.generic1(
-          {blockKeys, weights}, e.filled({batch, kvHeads, complete, bk}, ct, 0),
-          {e.identity(5), e.map(5, {1, 4}), e.map(5, {0, 1, 2, 3})},
-          {kPar, kPar, kPar, kPar, kRed},
-          [&](ImplicitLocOpBuilder &nb, ValueRange a) {
-            Emitter n(nb);
-            Value prod = arith::MulFOp::create(nb, n.castFloat(a[0], ct),
-                                               n.castFloat(a[1], ct));
-            return SmallVector<Value>{arith::AddFOp::create(nb, a[2], prod)};
-          });
-      tokenWeights = softmaxLastDim(e, logits, scale);
-    }
-
-    double uniform = 1.0 / static_cast<double>(bk);
-    Value summaries = e.generic1(
-        tokenWeights ? ValueRange{blockKeys, tokenWeights}
-                     : ValueRange{blockKeys},
-        e.filled({batch, kvHeads, complete, headDim}, ct, 0),
-        tokenWeights ? ArrayRef<AffineMap>{e.map(5, {0, 1, 2, 4, 3}),
-                                           e.map(5, {0, 1, 2, 4}),
-                                           e.map(5, {0, 1, 2, 3})}
-                     : ArrayRef<AffineMap>{e.map(5, {0, 1, 2, 4, 3}),
-                                           e.map(5, {0, 1, 2, 3})},
-        {kPar, kPar, kPar, kPar, kRed},
-        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
-          Emitter n(nb);
-          Value k = n.castFloat(a[0], ct);
-          Value w = tokenWeights ? a[1] : n.floatConst(ct, uniform);
-          Value prod = arith::MulFOp::create(nb, k, w);
-          return SmallVector<Value>{arith::AddFOp::create(nb, a.back(), prod)};
-        });
+    // Kbar_c = sum_t a_t K_t with a uniform without W (mean pooling).
+    Value weights =
+        w ? summaryWeights(e, blocks, w, resolveScale(op.getScaleAttr(), s[4]),
+                           ct)
+          : Value();
+    Value summaries = summarizeBlocks(e, blocks, weights, ct);
     rewriter.replaceOp(op, e.castInto(summaries, op.getInit()));
     return success();
-  }
-
-  static std::tuple<int64_t, int64_t, int64_t, int64_t>
-  unpack4(ArrayRef<int64_t> s) {
-    return {s[0], s[1], s[2], s[3]};
-  }
-
-  /// softmax(scale * x) along the last of four dimensions.
-  static Value softmaxLastDim(Emitter &e, Value x, double scale) {
-    ImplicitLocOpBuilder &b = e.builder();
-    ArrayRef<int64_t> shape = shapeOf(x);
-    Type ct = getElementTypeOrSelf(x);
-    SmallVector<int64_t> rowShape(shape.drop_back());
-    AffineMap full = e.identity(4), row = e.map(4, {0, 1, 2});
-    SmallVector<IteratorType> reduce = {kPar, kPar, kPar, kRed};
-    Value rowMax = e.generic1(
-        x, e.filled(rowShape, ct, -kInf), {full, row}, reduce,
-        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
-          return SmallVector<Value>{arith::MaximumFOp::create(nb, a[0], a[1])};
-        });
-    Value scaleValue = e.floatConst(ct, scale);
-    Value exps = e.generic1(
-        {x, rowMax}, e.empty(shape, ct), {full, row, full},
-        {kPar, kPar, kPar, kPar}, [&](ImplicitLocOpBuilder &nb, ValueRange a) {
-          Value shifted = arith::SubFOp::create(nb, a[0], a[1]);
-          Value scaled = arith::MulFOp::create(nb, shifted, scaleValue);
-          return SmallVector<Value>{math::ExpOp::create(nb, scaled)};
-        });
-    Value rowSum = e.generic1(
-        exps, e.filled(rowShape, ct, 0), {full, row}, reduce,
-        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
-          return SmallVector<Value>{arith::AddFOp::create(nb, a[0], a[1])};
-        });
-    (void)b;
-    return e.generic1(
-        {exps, rowSum}, e.empty(shape, ct), {full, row, full},
-        {kPar, kPar, kPar, kPar}, [&](ImplicitLocOpBuilder &nb, ValueRange a) {
-          return SmallVector<Value>{arith::DivFOp::create(nb, a[0], a[1])};
-        });
   }
 };
 
@@ -326,13 +99,9 @@ struct LowerRouteLogits : OpRewritePattern<RouteLogitsOp> {
     Value logits =
         e.elementwise(dot, init, [&](ImplicitLocOpBuilder &nb, ValueRange a) {
           Emitter n(nb);
-          Value i = linalg::IndexOp::create(nb, 3);
-          Value c = linalg::IndexOp::create(nb, 4);
-          Value end = arith::MulIOp::create(
-              nb, arith::AddIOp::create(nb, c, n.indexConst(1)),
-              n.indexConst(bk));
           Value candidate =
-              arith::CmpIOp::create(nb, arith::CmpIPredicate::ule, end, i);
+              isCandidateBlock(nb, linalg::IndexOp::create(nb, 3),
+                               linalg::IndexOp::create(nb, 4), bk);
           Type f32 = nb.getF32Type();
           Value z = n.castFloat(
               arith::MulFOp::create(nb, a[0], n.floatConst(ct, factor)), f32);
@@ -516,23 +285,9 @@ struct LowerBlockPrior : OpRewritePattern<BlockPriorOp> {
     Type f32 = b.getF32Type();
     ArrayRef<int64_t> priorShape = shapeOf(op.getPriorInit());
     int64_t kvHeads = priorShape[1];
-    Value probs = expandHeads(e, op.getProbs(), kvHeads);
-    int64_t groups = shapeOf(probs)[2];
-    SmallVector<int64_t> pooledShape = {priorShape[0], kvHeads, priorShape[2],
-                                        shapeOf(probs)[4]};
+    Value pooled = poolGroups(e, op.getProbs(), kvHeads);
+    SmallVector<int64_t> pooledShape(shapeOf(pooled));
     SmallVector<int64_t> rowShape(priorShape.drop_back());
-
-    // pi[b, g, i, c] = mean_r p[b, g, r, i, c].
-    Value pooled = e.generic1(
-        probs, e.filled(pooledShape, f32, 0.0),
-        {e.map(5, {0, 1, 4, 2, 3}), e.map(5, {0, 1, 2, 3})},
-        {kPar, kPar, kPar, kPar, kRed},
-        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
-          Emitter n(nb);
-          Value share = arith::MulFOp::create(
-              nb, a[0], n.floatConst(f32, 1.0 / static_cast<double>(groups)));
-          return SmallVector<Value>{arith::AddFOp::create(nb, a[1], share)};
-        });
 
     PriorMode mode = op.getPriorMode();
     AffineMap full = e.identity(4), row = e.map(4, {0, 1, 2});
@@ -593,18 +348,7 @@ struct LowerBlockPrior : OpRewritePattern<BlockPriorOp> {
           Emitter n(nb);
           Value i = linalg::IndexOp::create(nb, 2);
           Value c = linalg::IndexOp::create(nb, 3);
-          Value own = arith::DivUIOp::create(nb, i, n.indexConst(bk));
-          auto cmp = [&](arith::CmpIPredicate pred, Value l, Value r) {
-            return arith::CmpIOp::create(nb, pred, l, r).getResult();
-          };
-          using P = arith::CmpIPredicate;
-          // L_i: own block, `local` blocks before it, the first `initial`.
-          Value cPlusLocal = arith::AddIOp::create(nb, c, n.indexConst(local));
-          Value isLocal = arith::AndIOp::create(nb, cmp(P::ule, c, own),
-                                                cmp(P::uge, cPlusLocal, own));
-          Value isInitial = arith::AndIOp::create(
-              nb, cmp(P::ult, c, n.indexConst(initial)), cmp(P::ule, c, own));
-          Value forced = arith::OrIOp::create(nb, isLocal, isInitial);
+          Value forced = isForcedBlock(nb, i, c, bk, local, initial);
 
           Value pi = a[0];
           Value value = n.floatConst(f32, 0.0);
@@ -648,53 +392,17 @@ struct LowerSparseAttention : OpRewritePattern<SparseAttentionOp> {
     Emitter e(b);
     Value key = op.getKey(), value = op.getValue();
     auto keyShape = shapeOf(key);
-    int64_t kvHeads = keyShape[1], seqLen = keyShape[2], headDim = keyShape[3];
+    int64_t kvHeads = keyShape[1], headDim = keyShape[3];
     Type ct = computeType(b, {op.getQuery(), key, value});
     Value query = expandHeads(e, op.getQuery(), kvHeads);
     SmallVector<int64_t> rowShape(shapeOf(query).drop_back());
-    SmallVector<int64_t> scoreShape(rowShape);
-    scoreShape.push_back(seqLen);
 
-    // dot[b, g, r, i, j] = <Q[b, g*G + r, i], K[b, g, j]>.
-    Value dot = e.generic1(
-        {query, key}, e.filled(scoreShape, ct, 0.0),
-        {e.map(6, {0, 1, 2, 3, 5}), e.map(6, {0, 1, 4, 5}),
-         e.map(6, {0, 1, 2, 3, 4})},
-        {kPar, kPar, kPar, kPar, kPar, kRed},
-        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
-          Emitter n(nb);
-          Value prod = arith::MulFOp::create(nb, n.castFloat(a[0], ct),
-                                             n.castFloat(a[1], ct));
-          return SmallVector<Value>{arith::AddFOp::create(nb, a[2], prod)};
-        });
-
-    // s = scale * dot + l[c(j)] for j <= i, -inf otherwise.
-    int64_t bk = op.getBlockSize();
-    AffineExpr j = b.getAffineDimExpr(4);
-    AffineMap priorMap =
-        AffineMap::get(5, 0,
-                       {b.getAffineDimExpr(0), b.getAffineDimExpr(1),
-                        b.getAffineDimExpr(3), j.floorDiv(bk)},
-                       b.getContext());
-    double scale = resolveScale(op.getScaleAttr(), headDim);
+    Value scores =
+        biasedScores(e, query, key, op.getLogPrior(), op.getBlockSize(),
+                     resolveScale(op.getScaleAttr(), headDim), ct);
     AffineMap full = e.identity(5), row = e.map(5, {0, 1, 2, 3});
-    SmallVector<IteratorType> parallel(5, kPar), reduce(5, kPar);
+    SmallVector<IteratorType> reduce(5, kPar);
     reduce[4] = kRed;
-    Value scores = e.generic1(
-        {dot, op.getLogPrior()}, e.empty(scoreShape, ct),
-        {full, priorMap, full}, parallel,
-        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
-          Emitter n(nb);
-          Value causal = arith::CmpIOp::create(nb, arith::CmpIPredicate::ule,
-                                               linalg::IndexOp::create(nb, 4),
-                                               linalg::IndexOp::create(nb, 3));
-          Value s = arith::AddFOp::create(
-              nb, arith::MulFOp::create(nb, a[0], n.floatConst(ct, scale)),
-              n.castFloat(a[1], ct));
-          return SmallVector<Value>{
-              arith::SelectOp::create(nb, causal, s, n.floatConst(ct, -kInf))};
-        });
-
     Value rowMax = e.generic1(
         scores, e.filled(rowShape, ct, -kInf), {full, row}, reduce,
         [&](ImplicitLocOpBuilder &nb, ValueRange a) {
@@ -702,20 +410,11 @@ struct LowerSparseAttention : OpRewritePattern<SparseAttentionOp> {
         });
     // A row with no selected key (possible only for a hand-written prior)
     // gets lse = -inf and O = 0 instead of NaN.
-    auto isMasked = [&](ImplicitLocOpBuilder &nb, Value m) {
-      Emitter n(nb);
-      return arith::CmpFOp::create(nb, arith::CmpFPredicate::OEQ, m,
-                                   n.floatConst(ct, -kInf));
-    };
     Value rowSum = e.generic1(
         {scores, rowMax}, e.filled(rowShape, ct, 0.0), {full, row, row}, reduce,
         [&](ImplicitLocOpBuilder &nb, ValueRange a) {
-          Emitter n(nb);
-          Value p =
-              math::ExpOp::create(nb, arith::SubFOp::create(nb, a[0], a[1]));
-          p = arith::SelectOp::create(nb, isMasked(nb, a[1]),
-                                      n.floatConst(ct, 0.0), p);
-          return SmallVector<Value>{arith::AddFOp::create(nb, a[2], p)};
+          return SmallVector<Value>{arith::AddFOp::create(
+              nb, a[2], probabilitiesFromLse(nb, a[0], a[1], ct))};
         });
     Value lse = e.elementwise({rowMax, rowSum}, e.empty(rowShape, ct),
                               [&](ImplicitLocOpBuilder &nb, ValueRange a) {
@@ -733,10 +432,7 @@ struct LowerSparseAttention : OpRewritePattern<SparseAttentionOp> {
         {kPar, kPar, kPar, kPar, kPar, kRed},
         [&](ImplicitLocOpBuilder &nb, ValueRange a) {
           Emitter n(nb);
-          Value p =
-              math::ExpOp::create(nb, arith::SubFOp::create(nb, a[0], a[1]));
-          p = arith::SelectOp::create(nb, isMasked(nb, a[1]),
-                                      n.floatConst(ct, 0.0), p);
+          Value p = probabilitiesFromLse(nb, a[0], a[1], ct);
           Value prod = arith::MulFOp::create(nb, p, n.castFloat(a[2], ct));
           return SmallVector<Value>{arith::AddFOp::create(nb, a[3], prod)};
         });
@@ -792,4 +488,5 @@ struct DashToLinalgPass : mlir::dash::impl::DashToLinalgBase<DashToLinalgPass> {
 void mlir::dash::populateDashToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<LowerSummarize, LowerRouteLogits, LowerEntmax, LowerBlockPrior,
                LowerSparseAttention>(patterns.getContext());
+  lowering::populateGradientPatterns(patterns);
 }

@@ -16,6 +16,7 @@ using namespace mlir::dash;
 
 #include "dash/Dialect/Dash/IR/DashDialect.cpp.inc"
 #include "dash/Dialect/Dash/IR/DashEnums.cpp.inc"
+#include "dash/Dialect/Dash/IR/DashInterfaces.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "dash/Dialect/Dash/IR/DashAttrs.cpp.inc"
@@ -323,61 +324,209 @@ LogicalResult BlockPriorOp::verify() {
   return c.result();
 }
 
+/// Shapes and attributes shared by dash.sparse_attention and its gradient.
+template <typename OpTy>
+static ShapeChecker &checkSparseAttention(ShapeChecker &c, OpTy op) {
+  checkBlockSize(c, op.getBlockSize());
+  checkScale(c, op.getScaleAttr());
+  bindQueryLike(c, "query", op.getQuery());
+  bindKeyLike(c, "key", op.getKey());
+  bindKeyLike(c, "value", op.getValue());
+  c.divisible("H", "Hkv")
+      .sameElementType("key", op.getKey(), "query", op.getQuery())
+      .sameElementType("value", op.getValue(), "query", op.getQuery());
+  deriveBlocks(c, op.getBlockSize());
+  return c.rank("log_prior", op.getLogPrior(), 4)
+      .bind("B", "log_prior", op.getLogPrior(), 0)
+      .bind("Hkv", "log_prior", op.getLogPrior(), 1)
+      .bind("N", "log_prior", op.getLogPrior(), 2)
+      .bind("M", "log_prior", op.getLogPrior(), 3);
+}
+
+/// Binds B, H, N of a [B, H, N] tensor (LSE).
+static ShapeChecker &bindRowLike(ShapeChecker &c, StringRef name, Value v) {
+  return c.rank(name, v, 3)
+      .bind("B", name, v, 0)
+      .bind("H", name, v, 1)
+      .bind("N", name, v, 2);
+}
+
 LogicalResult SparseAttentionOp::verify() {
   ShapeChecker c(*this);
-  checkBlockSize(c, getBlockSize());
-  checkScale(c, getScaleAttr());
-  bindQueryLike(c, "query", getQuery());
-  bindKeyLike(c, "key", getKey());
-  bindKeyLike(c, "value", getValue());
-  c.divisible("H", "Hkv")
-      .sameElementType("key", getKey(), "query", getQuery())
-      .sameElementType("value", getValue(), "query", getQuery())
-      .sameElementType("output_init", getOutputInit(), "query", getQuery());
-  deriveBlocks(c, getBlockSize());
-  c.rank("log_prior", getLogPrior(), 4)
-      .bind("B", "log_prior", getLogPrior(), 0)
-      .bind("Hkv", "log_prior", getLogPrior(), 1)
-      .bind("N", "log_prior", getLogPrior(), 2)
-      .bind("M", "log_prior", getLogPrior(), 3);
+  checkSparseAttention(c, *this);
+  c.sameElementType("output_init", getOutputInit(), "query", getQuery());
   bindQueryLike(c, "output_init", getOutputInit());
-  c.rank("lse_init", getLseInit(), 3)
-      .bind("B", "lse_init", getLseInit(), 0)
-      .bind("H", "lse_init", getLseInit(), 1)
-      .bind("N", "lse_init", getLseInit(), 2);
+  bindRowLike(c, "lse_init", getLseInit());
   return c.result();
+}
+
+LogicalResult SparseAttentionGradOp::verify() {
+  ShapeChecker c(*this);
+  checkSparseAttention(c, *this);
+  bindQueryLike(c, "output", getOutput());
+  bindRowLike(c, "lse", getLse());
+  bindQueryLike(c, "output_grad", getOutputGrad());
+  bindQueryLike(c, "query_grad_init", getQueryGradInit());
+  bindKeyLike(c, "key_grad_init", getKeyGradInit());
+  bindKeyLike(c, "value_grad_init", getValueGradInit());
+  return c.rank("log_prior_grad_init", getLogPriorGradInit(), 4)
+      .bind("B", "log_prior_grad_init", getLogPriorGradInit(), 0)
+      .bind("Hkv", "log_prior_grad_init", getLogPriorGradInit(), 1)
+      .bind("N", "log_prior_grad_init", getLogPriorGradInit(), 2)
+      .bind("M", "log_prior_grad_init", getLogPriorGradInit(), 3)
+      .result();
+}
+
+/// Attributes and input shapes shared by dash.attention and its gradient.
+template <typename OpTy>
+static ShapeChecker &checkAttention(ShapeChecker &c, OpTy op) {
+  checkAlpha(c, op.getAlpha().convertToDouble());
+  checkBlockSize(c, op.getBlockSize());
+  checkScale(c, op.getScaleAttr());
+  checkPositive(c, "gamma", op.getGamma().convertToDouble());
+  checkPositive(c, "sigma", op.getSigma().convertToDouble());
+  checkNonNegative(c, "local_blocks", op.getLocalBlocks());
+  checkNonNegative(c, "init_blocks", op.getInitBlocks());
+  bindQueryLike(c, "query", op.getQuery());
+  bindKeyLike(c, "key", op.getKey());
+  bindKeyLike(c, "value", op.getValue());
+  bindSummaryQuery(c, op.getSummaryQuery());
+  c.divisible("H", "Hkv")
+      .sameElementType("key", op.getKey(), "query", op.getQuery())
+      .sameElementType("value", op.getValue(), "query", op.getQuery());
+  if (op.getSummaryQuery())
+    c.sameElementType("summary_query", op.getSummaryQuery(), "query",
+                      op.getQuery());
+  return c;
 }
 
 LogicalResult AttentionOp::verify() {
   ShapeChecker c(*this);
-  checkAlpha(c, getAlpha().convertToDouble());
-  checkBlockSize(c, getBlockSize());
-  checkScale(c, getScaleAttr());
-  checkPositive(c, "gamma", getGamma().convertToDouble());
-  checkPositive(c, "sigma", getSigma().convertToDouble());
-  checkNonNegative(c, "local_blocks", getLocalBlocks());
-  checkNonNegative(c, "init_blocks", getInitBlocks());
-  bindQueryLike(c, "query", getQuery());
-  bindKeyLike(c, "key", getKey());
-  bindKeyLike(c, "value", getValue());
-  bindSummaryQuery(c, getSummaryQuery());
-  c.divisible("H", "Hkv")
-      .sameElementType("key", getKey(), "query", getQuery())
-      .sameElementType("value", getValue(), "query", getQuery());
-  if (getSummaryQuery())
-    c.sameElementType("summary_query", getSummaryQuery(), "query", getQuery());
+  checkAttention(c, *this);
   c.sameElementType("output", getOutput(), "query", getQuery());
   bindQueryLike(c, "output", getOutput());
   if (Value lse = getLse())
-    c.rank("lse", lse, 3)
-        .bind("B", "lse", lse, 0)
-        .bind("H", "lse", lse, 1)
-        .bind("N", "lse", lse, 2);
+    bindRowLike(c, "lse", lse);
   if (Value counts = getCounts())
     c.rank("counts", counts, 3)
         .bind("B", "counts", counts, 0)
         .bind("Hkv", "counts", counts, 1)
         .bind("N", "counts", counts, 2);
+  return c.result();
+}
+
+LogicalResult AttentionGradOp::verify() {
+  ShapeChecker c(*this);
+  checkAttention(c, *this);
+  bindQueryLike(c, "output", getOutput());
+  bindRowLike(c, "lse", getLse());
+  bindQueryLike(c, "output_grad", getOutputGrad());
+  c.sameElementType("query_grad", getQueryGrad(), "query", getQuery())
+      .sameElementType("key_grad", getKeyGrad(), "query", getQuery())
+      .sameElementType("value_grad", getValueGrad(), "query", getQuery());
+  bindQueryLike(c, "query_grad", getQueryGrad());
+  bindKeyLike(c, "key_grad", getKeyGrad());
+  bindKeyLike(c, "value_grad", getValueGrad());
+  c.require(static_cast<bool>(getSummaryQuery()) ==
+                static_cast<bool>(getSummaryQueryGrad()),
+            "summary_query_grad must be returned exactly when summary_query "
+            "is given");
+  if (Value dw = getSummaryQueryGrad()) {
+    c.rank("summary_query_grad", dw, 2)
+        .bind("Hkv", "summary_query_grad", dw, 0)
+        .bind("D", "summary_query_grad", dw, 1)
+        .sameElementType("summary_query_grad", dw, "query", getQuery());
+  }
+  return c.result();
+}
+
+LogicalResult SummarizeGradOp::verify() {
+  ShapeChecker c(*this);
+  checkBlockSize(c, getBlockSize());
+  checkScale(c, getScaleAttr());
+  bindKeyLike(c, "key", getKey());
+  bindSummaryQuery(c, getSummaryQuery());
+  deriveBlocks(c, getBlockSize());
+  c.rank("summaries_grad", getSummariesGrad(), 4)
+      .bind("B", "summaries_grad", getSummariesGrad(), 0)
+      .bind("Hkv", "summaries_grad", getSummariesGrad(), 1)
+      .bind("Mc", "summaries_grad", getSummariesGrad(), 2)
+      .bind("D", "summaries_grad", getSummariesGrad(), 3);
+  bindKeyLike(c, "key_grad_init", getKeyGradInit());
+  c.require(static_cast<bool>(getSummaryQuery()) ==
+                static_cast<bool>(getSummaryQueryGradInit()),
+            "summary_query_grad_init must be given exactly when "
+            "summary_query is given");
+  if (Value dw = getSummaryQueryGradInit())
+    c.rank("summary_query_grad_init", dw, 2)
+        .bind("Hkv", "summary_query_grad_init", dw, 0)
+        .bind("D", "summary_query_grad_init", dw, 1);
+  return c.result();
+}
+
+LogicalResult RouteLogitsGradOp::verify() {
+  ShapeChecker c(*this);
+  checkBlockSize(c, getBlockSize());
+  checkScale(c, getScaleAttr());
+  checkPositive(c, "gamma", getGamma().convertToDouble());
+  bindQueryLike(c, "query", getQuery());
+  deriveBlocks(c, getBlockSize());
+  auto bindSummaries = [&](StringRef name, Value v) -> ShapeChecker & {
+    return c.rank(name, v, 4)
+        .bind("B", name, v, 0)
+        .bind("Hkv", name, v, 1)
+        .bind("Mc", name, v, 2)
+        .bind("D", name, v, 3);
+  };
+  bindSummaries("summaries", getSummaries()).divisible("H", "Hkv");
+  c.rank("logits_grad", getLogitsGrad(), 4)
+      .bind("B", "logits_grad", getLogitsGrad(), 0)
+      .bind("H", "logits_grad", getLogitsGrad(), 1)
+      .bind("N", "logits_grad", getLogitsGrad(), 2)
+      .bind("Mc", "logits_grad", getLogitsGrad(), 3);
+  bindQueryLike(c, "query_grad_init", getQueryGradInit());
+  bindSummaries("summaries_grad_init", getSummariesGradInit());
+  return c.result();
+}
+
+LogicalResult EntmaxGradOp::verify() {
+  ShapeChecker c(*this);
+  checkAlpha(c, getAlpha().convertToDouble());
+  ArrayRef<int64_t> shape =
+      cast<RankedTensorType>(getProbs().getType()).getShape();
+  int64_t dim = getDimension();
+  c.require(dim >= 0 && dim < static_cast<int64_t>(shape.size()),
+            "dimension " + Twine(dim) + " is out of range for probs of rank " +
+                Twine(shape.size()));
+  c.require(cast<RankedTensorType>(getProbsGrad().getType()).getShape() ==
+                shape,
+            "probs_grad shape must match probs shape")
+      .require(cast<RankedTensorType>(getInit().getType()).getShape() == shape,
+               "init shape must match probs shape");
+  return c.result();
+}
+
+LogicalResult BlockPriorGradOp::verify() {
+  ShapeChecker c(*this);
+  checkBlockSize(c, getBlockSize());
+  checkPositive(c, "sigma", getSigma().convertToDouble());
+  checkNonNegative(c, "local_blocks", getLocalBlocks());
+  checkNonNegative(c, "init_blocks", getInitBlocks());
+  c.rank("probs", getProbs(), 4)
+      .bind("B", "probs", getProbs(), 0)
+      .bind("H", "probs", getProbs(), 1)
+      .bind("N", "probs", getProbs(), 2);
+  deriveBlocks(c, getBlockSize());
+  c.bind("Mc", "probs", getProbs(), 3)
+      .rank("prior_grad", getPriorGrad(), 4)
+      .bind("B", "prior_grad", getPriorGrad(), 0)
+      .bind("Hkv", "prior_grad", getPriorGrad(), 1)
+      .bind("N", "prior_grad", getPriorGrad(), 2)
+      .bind("M", "prior_grad", getPriorGrad(), 3)
+      .divisible("H", "Hkv")
+      .require(cast<RankedTensorType>(getInit().getType()).getShape() ==
+                   cast<RankedTensorType>(getProbs().getType()).getShape(),
+               "init shape must match probs shape");
   return c.result();
 }
 

@@ -1,4 +1,5 @@
-//===- Dash.h - Dash dialect, attributes and ops ------------------*- C++ -*-===//
+//===- Dash.h - Dash dialect, attributes and ops ------------------*- C++
+//-*-===//
 //
 // The `dash` dialect: DashAttention on ranked tensors.
 //
@@ -17,6 +18,7 @@
 
 #include "dash/Dialect/Dash/IR/DashDialect.h.inc"
 #include "dash/Dialect/Dash/IR/DashEnums.h.inc"
+#include "dash/Dialect/Dash/IR/DashInterfaces.h.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "dash/Dialect/Dash/IR/DashAttrs.h.inc"

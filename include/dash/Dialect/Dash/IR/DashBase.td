@@ -48,4 +48,15 @@ def Dash_PriorModeAttr : EnumAttr<Dash_Dialect, Dash_PriorMode, "prior_mode"> {
   let assemblyFormat = "`<` $value `>`";
 }
 
+def Dash_RouterGrad : I32EnumAttr<"RouterGrad", "whether gradients flow into the router", [
+    I32EnumAttrCase<"Full", 0, "full">,
+    I32EnumAttrCase<"None", 1, "none">]> {
+  let cppNamespace = "::mlir::dash";
+  let genSpecializedAttr = 0;
+}
+
+def Dash_RouterGradAttr : EnumAttr<Dash_Dialect, Dash_RouterGrad, "router_grad"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
 #endif // DASH_DIALECT_DASH_IR_DASHBASE_TD

@@ -10,6 +10,7 @@
 #define DASH_DIALECT_DASH_IR_DASHOPS_TD
 
 include "dash/Dialect/Dash/IR/DashBase.td"
+include "dash/Dialect/Dash/IR/DashInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
 
@@ -31,12 +32,15 @@ class Dash_StageOp<string mnemonic, list<Trait> traits = []>
 
 def Dash_BlockSizeAttr : DefaultValuedAttr<I64Attr, "64">;
 
+def Dash_Differentiable
+    : DeclareOpInterfaceMethods<Dash_DifferentiableOpInterface>;
+
 //===----------------------------------------------------------------------===//
 // dash.summarize (spec F1)
 //===----------------------------------------------------------------------===//
 
 def Dash_SummarizeOp : Dash_StageOp<"summarize",
-    [AllTypesMatch<["init", "result"]>]> {
+    [AllTypesMatch<["init", "result"]>, Dash_Differentiable]> {
   let summary = "block summaries of the keys (spec F1)";
   let description = [{
     For each batch `b`, KV head `g` and complete block `c` of `block_size`
@@ -74,7 +78,7 @@ def Dash_SummarizeOp : Dash_StageOp<"summarize",
 //===----------------------------------------------------------------------===//
 
 def Dash_RouteLogitsOp : Dash_StageOp<"route_logits",
-    [AllTypesMatch<["init", "result"]>]> {
+    [AllTypesMatch<["init", "result"]>, Dash_Differentiable]> {
   let summary = "query-to-block routing logits with the causal candidate mask (spec F2)";
   let description = [{
     `z[b, h, i, c] = gamma * scale * <Q[b, h, i], Kbar[b, h / G, c]>` for the
@@ -111,7 +115,7 @@ def Dash_RouteLogitsOp : Dash_StageOp<"route_logits",
 
 def Dash_EntmaxOp : Dash_StageOp<"entmax",
     [AllTypesMatch<["probs_init", "probs"]>,
-     AllTypesMatch<["tau_init", "tau"]>]> {
+     AllTypesMatch<["tau_init", "tau"]>, Dash_Differentiable]> {
   let summary = "alpha-entmax along one dimension, with an optional mask";
   let description = [{
     Along `dimension`: `x = (alpha - 1) * input`,
@@ -155,7 +159,7 @@ def Dash_EntmaxOp : Dash_StageOp<"entmax",
 
 def Dash_BlockPriorOp : Dash_StageOp<"block_prior",
     [AllTypesMatch<["prior_init", "prior"]>,
-     AllTypesMatch<["counts_init", "counts"]>]> {
+     AllTypesMatch<["counts_init", "counts"]>, Dash_Differentiable]> {
   let summary = "group pooling, forced blocks and the log-prior (spec F4, F5)";
   let description = [{
     Pools the routing probabilities over the `G = H / Hkv` query heads of a
@@ -203,7 +207,7 @@ def Dash_BlockPriorOp : Dash_StageOp<"block_prior",
 
 def Dash_SparseAttentionOp : Dash_StageOp<"sparse_attention",
     [AllTypesMatch<["output_init", "output"]>,
-     AllTypesMatch<["lse_init", "lse"]>]> {
+     AllTypesMatch<["lse_init", "lse"]>, Dash_Differentiable]> {
   let summary = "causal softmax attention over the selected blocks (spec F6)";
   let description = [{
     `s_ij = scale * <Q_i, K_j> + log_prior[i, c(j)]` for `j <= i`;
@@ -247,7 +251,8 @@ def Dash_SparseAttentionOp : Dash_StageOp<"sparse_attention",
 // dash.attention (the whole hierarchy)
 //===----------------------------------------------------------------------===//
 
-def Dash_AttentionOp : Dash_Op<"attention", [Pure, AttrSizedResultSegments]> {
+def Dash_AttentionOp : Dash_Op<"attention",
+    [Pure, AttrSizedResultSegments, Dash_Differentiable]> {
   let summary = "DashAttention forward: the whole hierarchy as one op";
   let description = [{
     Causal DashAttention of `query [B, H, N, D]` over `key, value
@@ -260,7 +265,8 @@ def Dash_AttentionOp : Dash_Op<"attention", [Pure, AttrSizedResultSegments]> {
     Attributes (defaults from the spec): `alpha` (1.5, > 1), `block_size`
     (64), `gamma` (1.0, routing scale), `sigma` (1.0, prior temperature),
     `prior_mode` (centered), `local_blocks` (0), `init_blocks` (0), `scale`
-    (1/sqrt(D)).
+    (1/sqrt(D)), `router_grad` (full; `none` stops the gradient at the
+    pooled router probabilities, as top-k methods do).
 
     ```mlir
     %o, %lse = dash.attention %q, %k, %v summary %w {gamma = 2.0}
@@ -281,7 +287,9 @@ def Dash_AttentionOp : Dash_Op<"attention", [Pure, AttrSizedResultSegments]> {
                          "::mlir::dash::PriorMode::Centered">:$prior_mode,
                        DefaultValuedAttr<I64Attr, "0">:$local_blocks,
                        DefaultValuedAttr<I64Attr, "0">:$init_blocks,
-                       OptionalAttr<F64Attr>:$scale);
+                       OptionalAttr<F64Attr>:$scale,
+                       DefaultValuedAttr<Dash_RouterGradAttr,
+                         "::mlir::dash::RouterGrad::Full">:$router_grad);
   let results = (outs Dash_FloatTensor:$output,
                       Optional<Dash_F32Tensor>:$lse,
                       Optional<Dash_I32Tensor>:$counts);
@@ -293,5 +301,7 @@ def Dash_AttentionOp : Dash_Op<"attention", [Pure, AttrSizedResultSegments]> {
   }];
   let hasVerifier = 1;
 }
+
+include "dash/Dialect/Dash/IR/DashGradOps.td"
 
 #endif // DASH_DIALECT_DASH_IR_DASHOPS_TD

@@ -1,0 +1,442 @@
+//===- GradToLinalg.cpp - dash gradient ops to linalg on tensors ---------===//
+//
+// The spec's backward formulas (section 3) as linalg.generic chains. Forward
+// quantities a gradient needs (scores, pooled probabilities, summary weights)
+// are recomputed with the same helpers as the forward lowering.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LoweringUtils.h"
+
+#include "dash/Dialect/Dash/IR/Dash.h"
+
+#include "mlir/Dialect/Tensor/Utils/Utils.h"
+#include "mlir/IR/PatternMatch.h"
+
+using namespace mlir;
+using namespace mlir::dash;
+using namespace mlir::dash::lowering;
+
+namespace {
+
+/// acc + a * b (* factor), the body of the contractions below.
+Value multiplyAdd(ImplicitLocOpBuilder &b, Value acc, Value x, Value y, Type ct,
+                  double factor = 1.0) {
+  Emitter e(b);
+  Value prod = arith::MulFOp::create(b, e.castFloat(x, ct), e.castFloat(y, ct));
+  if (factor != 1.0)
+    prod = arith::MulFOp::create(b, prod, e.floatConst(ct, factor));
+  return arith::AddFOp::create(b, acc, prod);
+}
+
+/// `sum_{r, i} a[b, g, r, i, j] * x[b, g, r, i, d]` -> [B, Hkv, N, D]: the
+/// transposed contractions of dK and dV over the heads of a group.
+Value contractOverQueries(Emitter &e, Value a, Value x, Type ct,
+                          double factor) {
+  ArrayRef<int64_t> as = shapeOf(a), xs = shapeOf(x);
+  return e.generic1({a, x}, e.filled({as[0], as[1], as[4], xs[4]}, ct, 0.0),
+                    {e.map(6, {0, 1, 4, 5, 2}), e.map(6, {0, 1, 4, 5, 3}),
+                     e.map(6, {0, 1, 2, 3})},
+                    {kPar, kPar, kPar, kPar, kRed, kRed},
+                    [&](ImplicitLocOpBuilder &nb, ValueRange v) {
+                      return SmallVector<Value>{
+                          multiplyAdd(nb, v[2], v[0], v[1], ct, factor)};
+                    });
+}
+
+/// `sum_j a[b, g, r, i, j] * y[b, g, j, d]` -> [B, Hkv, G, N, D].
+Value contractOverKeys(Emitter &e, Value a, Value y, Type ct, double factor) {
+  ArrayRef<int64_t> as = shapeOf(a);
+  return e.generic1(
+      {a, y}, e.filled({as[0], as[1], as[2], as[3], shapeOf(y)[3]}, ct, 0.0),
+      {e.map(6, {0, 1, 2, 3, 5}), e.map(6, {0, 1, 5, 4}),
+       e.map(6, {0, 1, 2, 3, 4})},
+      {kPar, kPar, kPar, kPar, kPar, kRed},
+      [&](ImplicitLocOpBuilder &nb, ValueRange v) {
+        return SmallVector<Value>{
+            multiplyAdd(nb, v[2], v[0], v[1], ct, factor)};
+      });
+}
+
+/// Zero-pads dimension 2 of `v` up to `size`.
+Value padTokens(Emitter &e, Value v, int64_t size) {
+  SmallVector<int64_t> shape(shapeOf(v));
+  if (shape[2] == size)
+    return v;
+  shape[2] = size;
+  Type elementType = getElementTypeOrSelf(v);
+  auto type = RankedTensorType::get(shape, elementType);
+  ImplicitLocOpBuilder &b = e.builder();
+  return tensor::createPadHighOp(type, v, e.floatConst(elementType, 0.0),
+                                 /*nofold=*/false, b.getLoc(), b);
+}
+
+//===----------------------------------------------------------------------===//
+// dash.sparse_attention_grad
+//===----------------------------------------------------------------------===//
+
+struct LowerSparseAttentionGrad : OpRewritePattern<SparseAttentionGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SparseAttentionGradOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Emitter e(b);
+    Value key = op.getKey(), value = op.getValue();
+    ArrayRef<int64_t> keyShape = shapeOf(key);
+    int64_t kvHeads = keyShape[1], seqLen = keyShape[2], headDim = keyShape[3];
+    int64_t bk = op.getBlockSize();
+    Type ct = computeType(b, {op.getQuery(), key, value});
+    double scale = resolveScale(op.getScaleAttr(), headDim);
+    Value query = expandHeads(e, op.getQuery(), kvHeads);
+    Value out = expandHeads(e, op.getOutput(), kvHeads);
+    Value dOut = expandHeads(e, op.getOutputGrad(), kvHeads);
+    Value lse = expandHeads(e, op.getLse(), kvHeads);
+    SmallVector<int64_t> rowShape(shapeOf(query).drop_back());
+    AffineMap full = e.identity(5), row = e.map(5, {0, 1, 2, 3});
+    SmallVector<IteratorType> parallel(5, kPar), reduce(5, kPar);
+    reduce[4] = kRed;
+
+    Value scores = biasedScores(e, query, key, op.getLogPrior(), bk, scale, ct);
+    Value probs = e.generic1({scores, lse}, e.empty(shapeOf(scores), ct),
+                             {full, row, full}, parallel,
+                             [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+                               Emitter n(nb);
+                               return SmallVector<Value>{probabilitiesFromLse(
+                                   nb, a[0], n.castFloat(a[1], ct), ct)};
+                             });
+    // Delta_i = <dO_i, O_i>.
+    Value delta = e.generic1(
+        {dOut, out}, e.filled(rowShape, ct, 0.0), {full, full, row}, reduce,
+        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+          return SmallVector<Value>{multiplyAdd(nb, a[2], a[0], a[1], ct)};
+        });
+    // dS_ij = P_ij (<dO_i, V_j> - Delta_i).
+    Value dProbs = e.generic1(
+        {dOut, value}, e.filled(shapeOf(scores), ct, 0.0),
+        {e.map(6, {0, 1, 2, 3, 5}), e.map(6, {0, 1, 4, 5}),
+         e.map(6, {0, 1, 2, 3, 4})},
+        {kPar, kPar, kPar, kPar, kPar, kRed},
+        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+          return SmallVector<Value>{multiplyAdd(nb, a[2], a[0], a[1], ct)};
+        });
+    Value dScores = e.generic1(
+        {probs, dProbs, delta}, e.empty(shapeOf(scores), ct),
+        {full, full, row, full}, parallel,
+        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+          Value diff = arith::SubFOp::create(nb, a[1], a[2]);
+          return SmallVector<Value>{arith::MulFOp::create(nb, a[0], diff)};
+        });
+
+    Value dQuery = contractOverKeys(e, dScores, key, ct, scale);
+    Value dKey = contractOverQueries(e, dScores, query, ct, scale);
+    Value dValue = contractOverQueries(e, probs, dOut, ct, 1.0);
+
+    // dl[b, g, i, c] = sum_r sum_{j in c} dS: sum the heads, pad the keys to
+    // whole blocks, and sum each block.
+    ArrayRef<int64_t> s = shapeOf(dScores);
+    Value dGroup = e.generic1(
+        dScores, e.filled({s[0], s[1], s[3], s[4]}, ct, 0.0),
+        {e.map(5, {0, 1, 4, 2, 3}), e.map(5, {0, 1, 2, 3})},
+        {kPar, kPar, kPar, kPar, kRed},
+        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+          return SmallVector<Value>{arith::AddFOp::create(nb, a[0], a[1])};
+        });
+    int64_t blocks = numBlocks(seqLen, bk);
+    SmallVector<int64_t> padded = {s[0], s[1], s[3], blocks * bk};
+    if (blocks * bk != seqLen)
+      dGroup = tensor::createPadHighOp(RankedTensorType::get(padded, ct),
+                                       dGroup, e.floatConst(ct, 0.0),
+                                       /*nofold=*/false, b.getLoc(), b);
+    Value perBlock = e.expand(dGroup, {s[0], s[1], s[3], blocks, bk},
+                              {{0}, {1}, {2}, {3, 4}});
+    Value dPrior = e.generic1(
+        perBlock, e.filled({s[0], s[1], s[3], blocks}, ct, 0.0),
+        {e.identity(5), e.map(5, {0, 1, 2, 3})}, {kPar, kPar, kPar, kPar, kRed},
+        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+          return SmallVector<Value>{arith::AddFOp::create(nb, a[0], a[1])};
+        });
+
+    rewriter.replaceOp(
+        op, {e.castInto(collapseHeads(e, dQuery), op.getQueryGradInit()),
+             e.castInto(dKey, op.getKeyGradInit()),
+             e.castInto(dValue, op.getValueGradInit()),
+             e.castInto(dPrior, op.getLogPriorGradInit())});
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// dash.block_prior_grad
+//===----------------------------------------------------------------------===//
+
+struct LowerBlockPriorGrad : OpRewritePattern<BlockPriorGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(BlockPriorGradOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Emitter e(b);
+    Type f32 = b.getF32Type();
+    ArrayRef<int64_t> gradShape = shapeOf(op.getPriorGrad());
+    int64_t kvHeads = gradShape[1];
+    Value pooled = poolGroups(e, op.getProbs(), kvHeads);
+    SmallVector<int64_t> pooledShape(shapeOf(pooled));
+    Value dPrior = op.getPriorGrad();
+    if (pooledShape[3] != gradShape[3])
+      dPrior = tensor::ExtractSliceOp::create(
+          b, dPrior, SmallVector<OpFoldResult>(4, b.getIndexAttr(0)),
+          getAsIndexOpFoldResult(b.getContext(), pooledShape),
+          SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
+
+    // dpi = dl / (sigma pi) on routed blocks (S_i minus L_i), else 0.
+    PriorMode mode = op.getPriorMode();
+    double invSigma = mode == PriorMode::Centered
+                          ? 1.0 / op.getSigma().convertToDouble()
+                          : 1.0;
+    int64_t bk = op.getBlockSize(), local = op.getLocalBlocks(),
+            initial = op.getInitBlocks();
+    Value dPooled = e.elementwise(
+        {pooled, dPrior}, e.empty(pooledShape, f32),
+        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+          Emitter n(nb);
+          Value zero = n.floatConst(f32, 0.0);
+          if (mode == PriorMode::Flat)
+            return SmallVector<Value>{zero};
+          Value forced =
+              isForcedBlock(nb, linalg::IndexOp::create(nb, 2),
+                            linalg::IndexOp::create(nb, 3), bk, local, initial);
+          Value inSupport =
+              arith::CmpFOp::create(nb, arith::CmpFPredicate::OGT, a[0], zero);
+          Value routed = arith::AndIOp::create(
+              nb, inSupport,
+              arith::XOrIOp::create(
+                  nb, forced,
+                  arith::ConstantOp::create(nb, nb.getBoolAttr(true))));
+          Value grad = arith::DivFOp::create(
+              nb, arith::MulFOp::create(nb, a[1], n.floatConst(f32, invSigma)),
+              a[0]);
+          return SmallVector<Value>{
+              arith::SelectOp::create(nb, routed, grad, zero)};
+        });
+
+    // dp[b, g*G + r, i, c] = dpi[b, g, i, c] / G.
+    Value init = expandHeads(e, op.getInit(), kvHeads);
+    double invGroups = 1.0 / static_cast<double>(shapeOf(init)[2]);
+    Value dProbs =
+        e.generic1(dPooled, init, {e.map(5, {0, 1, 3, 4}), e.identity(5)},
+                   SmallVector<IteratorType>(5, kPar),
+                   [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+                     Emitter n(nb);
+                     return SmallVector<Value>{arith::MulFOp::create(
+                         nb, a[0], n.floatConst(f32, invGroups))};
+                   });
+    rewriter.replaceOp(op, collapseHeads(e, dProbs));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// dash.entmax_grad
+//===----------------------------------------------------------------------===//
+
+struct LowerEntmaxGrad : OpRewritePattern<EntmaxGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(EntmaxGradOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Emitter e(b);
+    Value probs = op.getProbs(), dProbs = op.getProbsGrad();
+    ArrayRef<int64_t> shape = shapeOf(probs);
+    unsigned rank = shape.size(), dim = op.getDimension();
+    Type ct = computeType(b, {probs, dProbs});
+    double exponent = 2.0 - op.getAlpha().convertToDouble();
+    SmallVector<int64_t> rowShape(shape);
+    rowShape.erase(rowShape.begin() + dim);
+    SmallVector<unsigned> rowDims;
+    for (unsigned d = 0; d < rank; ++d)
+      if (d != dim)
+        rowDims.push_back(d);
+    AffineMap full = e.identity(rank), row = e.map(rank, rowDims);
+    SmallVector<IteratorType> parallel(rank, kPar), reduce(rank, kPar);
+    reduce[dim] = kRed;
+
+    // u = p^(2 - alpha) on the support, 0 off it.
+    auto weight = [&](ImplicitLocOpBuilder &nb, Value p) -> Value {
+      Emitter n(nb);
+      Value zero = n.floatConst(ct, 0.0);
+      Value onSupport =
+          arith::CmpFOp::create(nb, arith::CmpFPredicate::OGT, p, zero);
+      Value u;
+      if (exponent == 0.0)
+        u = n.floatConst(ct, 1.0);
+      else if (exponent == 0.5)
+        u = math::SqrtOp::create(nb, p);
+      else
+        u = math::PowFOp::create(nb, p, n.floatConst(ct, exponent));
+      return arith::SelectOp::create(nb, onSupport, u, zero);
+    };
+    SmallVector<Value> sums = e.generic(
+        {probs, dProbs},
+        {e.filled(rowShape, ct, 0.0), e.filled(rowShape, ct, 0.0)},
+        {full, full, row, row}, reduce,
+        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+          Emitter n(nb);
+          Value u = weight(nb, n.castFloat(a[0], ct));
+          Value ud = arith::MulFOp::create(nb, u, n.castFloat(a[1], ct));
+          return SmallVector<Value>{arith::AddFOp::create(nb, a[2], u),
+                                    arith::AddFOp::create(nb, a[3], ud)};
+        });
+    // dz = u (dp - sum(u dp) / sum(u)); an empty support gives 0.
+    Type outType = getElementTypeOrSelf(op.getInit());
+    Value dInput = e.generic1(
+        {probs, dProbs, sums[0], sums[1]}, op.getInit(),
+        {full, full, row, row, full}, parallel,
+        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+          Emitter n(nb);
+          Value u = weight(nb, n.castFloat(a[0], ct));
+          Value mean = arith::DivFOp::create(nb, a[3], a[2]);
+          Value centered =
+              arith::SubFOp::create(nb, n.castFloat(a[1], ct), mean);
+          Value dz = arith::MulFOp::create(nb, u, centered);
+          Value empty = arith::CmpFOp::create(nb, arith::CmpFPredicate::OEQ,
+                                              a[2], n.floatConst(ct, 0.0));
+          dz = arith::SelectOp::create(nb, empty, n.floatConst(ct, 0.0), dz);
+          return SmallVector<Value>{n.castFloat(dz, outType)};
+        });
+    rewriter.replaceOp(op, dInput);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// dash.route_logits_grad
+//===----------------------------------------------------------------------===//
+
+struct LowerRouteLogitsGrad : OpRewritePattern<RouteLogitsGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RouteLogitsGradOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Emitter e(b);
+    Value summaries = op.getSummaries();
+    int64_t kvHeads = shapeOf(summaries)[1], headDim = shapeOf(summaries)[3];
+    Type ct = computeType(b, {op.getQuery(), summaries});
+    double factor = op.getGamma().convertToDouble() *
+                    resolveScale(op.getScaleAttr(), headDim);
+    int64_t bk = op.getBlockSize();
+    Value query = expandHeads(e, op.getQuery(), kvHeads);
+    Value dLogits = expandHeads(e, op.getLogitsGrad(), kvHeads);
+
+    // Logits outside the candidate set are the constant -inf.
+    Value dMasked = e.elementwise(
+        dLogits, e.empty(shapeOf(dLogits), ct),
+        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+          Emitter n(nb);
+          Value candidate =
+              isCandidateBlock(nb, linalg::IndexOp::create(nb, 3),
+                               linalg::IndexOp::create(nb, 4), bk);
+          return SmallVector<Value>{arith::SelectOp::create(
+              nb, candidate, n.castFloat(a[0], ct), n.floatConst(ct, 0.0))};
+        });
+    Value dQuery = contractOverKeys(e, dMasked, summaries, ct, factor);
+    Value dSummaries = contractOverQueries(e, dMasked, query, ct, factor);
+    rewriter.replaceOp(
+        op, {e.castInto(collapseHeads(e, dQuery), op.getQueryGradInit()),
+             e.castInto(dSummaries, op.getSummariesGradInit())});
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// dash.summarize_grad
+//===----------------------------------------------------------------------===//
+
+struct LowerSummarizeGrad : OpRewritePattern<SummarizeGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SummarizeGradOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Emitter e(b);
+    Value key = op.getKey(), w = op.getSummaryQuery();
+    Value dSummaries = op.getSummariesGrad();
+    int64_t bk = op.getBlockSize();
+    Type ct = computeType(b, {key, w, dSummaries});
+    Value blocks = blockKeys(e, key, bk);
+    ArrayRef<int64_t> s = shapeOf(blocks);
+    AffineMap full = e.identity(5), token = e.map(5, {0, 1, 2, 3}),
+              feature = e.map(5, {0, 1, 2, 4});
+    SmallVector<IteratorType> parallel(5, kPar);
+
+    Value dBlocks, dWeights;
+    if (!w) {
+      // Mean pooling: dK_t = dKbar_c / Bk.
+      double uniform = 1.0 / static_cast<double>(bk);
+      dBlocks = e.generic1(
+          dSummaries, e.empty(s, ct), {feature, full}, parallel,
+          [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+            Emitter n(nb);
+            return SmallVector<Value>{arith::MulFOp::create(
+                nb, n.castFloat(a[0], ct), n.floatConst(ct, uniform))};
+          });
+    } else {
+      double scale = resolveScale(op.getScaleAttr(), s[4]);
+      Value weights = summaryWeights(e, blocks, w, scale, ct);
+      Value summaries = summarizeBlocks(e, blocks, weights, ct);
+      // de_t = a_t <dKbar_c, K_t - Kbar_c>.
+      Value dots = e.generic1(
+          {dSummaries, blocks, summaries},
+          e.filled({s[0], s[1], s[2], s[3]}, ct, 0.0),
+          {feature, full, feature, token}, {kPar, kPar, kPar, kPar, kRed},
+          [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+            Emitter n(nb);
+            Value diff = arith::SubFOp::create(nb, n.castFloat(a[1], ct), a[2]);
+            return SmallVector<Value>{multiplyAdd(nb, a[3], a[0], diff, ct)};
+          });
+      Value dLogits = e.elementwise(
+          {weights, dots}, e.empty(shapeOf(weights), ct),
+          [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+            return SmallVector<Value>{arith::MulFOp::create(nb, a[0], a[1])};
+          });
+      // dK_t = a_t dKbar_c + scale de_t W_g.
+      dBlocks =
+          e.generic1({weights, dSummaries, dLogits, w}, e.empty(s, ct),
+                     {token, feature, token, e.map(5, {1, 4}), full}, parallel,
+                     [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+                       Emitter n(nb);
+                       Value direct = arith::MulFOp::create(
+                           nb, a[0], n.castFloat(a[1], ct));
+                       return SmallVector<Value>{
+                           multiplyAdd(nb, direct, a[2], a[3], ct, scale)};
+                     });
+      // dW_g = scale sum_{b, c, t} de_t K_t.
+      dWeights = e.generic1(
+          {dLogits, blocks}, e.filled({s[1], s[4]}, ct, 0.0),
+          {e.map(5, {2, 0, 3, 4}), e.map(5, {2, 0, 3, 4, 1}), e.map(5, {0, 1})},
+          {kPar, kPar, kRed, kRed, kRed},
+          [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+            return SmallVector<Value>{
+                multiplyAdd(nb, a[2], a[0], a[1], ct, scale)};
+          });
+    }
+    // Tokens of the partial last block have no summary: zero gradient.
+    Value dKey = e.collapse(dBlocks, {{0}, {1}, {2, 3}, {4}});
+    dKey = padTokens(e, dKey, shapeOf(key)[2]);
+    SmallVector<Value> results = {e.castInto(dKey, op.getKeyGradInit())};
+    if (w)
+      results.push_back(e.castInto(dWeights, op.getSummaryQueryGradInit()));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::dash::lowering::populateGradientPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<LowerSparseAttentionGrad, LowerBlockPriorGrad, LowerEntmaxGrad,
+               LowerRouteLogitsGrad, LowerSummarizeGrad>(patterns.getContext());
+}
