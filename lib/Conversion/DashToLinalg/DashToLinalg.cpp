@@ -99,9 +99,7 @@ struct LowerRouteLogits : OpRewritePattern<RouteLogitsOp> {
     Value logits =
         e.elementwise(dot, init, [&](ImplicitLocOpBuilder &nb, ValueRange a) {
           Emitter n(nb);
-          Value candidate =
-              isCandidateBlock(nb, linalg::IndexOp::create(nb, 3),
-                               linalg::IndexOp::create(nb, 4), bk);
+          Value candidate = isCandidateBlock(nb, 3, 4, bk);
           Type f32 = nb.getF32Type();
           Value z = n.castFloat(
               arith::MulFOp::create(nb, a[0], n.floatConst(ct, factor)), f32);
@@ -346,9 +344,7 @@ struct LowerBlockPrior : OpRewritePattern<BlockPriorOp> {
         priorIns, op.getPriorInit(), priorMaps, {kPar, kPar, kPar, kPar},
         [&](ImplicitLocOpBuilder &nb, ValueRange a) {
           Emitter n(nb);
-          Value i = linalg::IndexOp::create(nb, 2);
-          Value c = linalg::IndexOp::create(nb, 3);
-          Value forced = isForcedBlock(nb, i, c, bk, local, initial);
+          Value forced = isForcedBlock(nb, 2, 3, bk, local, initial);
 
           Value pi = a[0];
           Value value = n.floatConst(f32, 0.0);

@@ -203,9 +203,7 @@ struct LowerBlockPriorGrad : OpRewritePattern<BlockPriorGradOp> {
           Value zero = n.floatConst(f32, 0.0);
           if (mode == PriorMode::Flat)
             return SmallVector<Value>{zero};
-          Value forced =
-              isForcedBlock(nb, linalg::IndexOp::create(nb, 2),
-                            linalg::IndexOp::create(nb, 3), bk, local, initial);
+          Value forced = isForcedBlock(nb, 2, 3, bk, local, initial);
           Value inSupport =
               arith::CmpFOp::create(nb, arith::CmpFPredicate::OGT, a[0], zero);
           Value routed = arith::AndIOp::create(
@@ -335,9 +333,7 @@ struct LowerRouteLogitsGrad : OpRewritePattern<RouteLogitsGradOp> {
         dLogits, e.empty(shapeOf(dLogits), ct),
         [&](ImplicitLocOpBuilder &nb, ValueRange a) {
           Emitter n(nb);
-          Value candidate =
-              isCandidateBlock(nb, linalg::IndexOp::create(nb, 3),
-                               linalg::IndexOp::create(nb, 4), bk);
+          Value candidate = isCandidateBlock(nb, 3, 4, bk);
           return SmallVector<Value>{arith::SelectOp::create(
               nb, candidate, n.castFloat(a[0], ct), n.floatConst(ct, 0.0))};
         });

@@ -94,9 +94,11 @@ Value summarizeBlocks(Emitter &e, Value blocks, Value weights, Type ct) {
                     });
 }
 
-Value isCandidateBlock(ImplicitLocOpBuilder &b, Value i, Value c,
-                       int64_t blockSize) {
+Value isCandidateBlock(ImplicitLocOpBuilder &b, int64_t queryDim,
+                       int64_t blockDim, int64_t blockSize) {
   Emitter e(b);
+  Value i = linalg::IndexOp::create(b, queryDim);
+  Value c = linalg::IndexOp::create(b, blockDim);
   Value end = arith::MulIOp::create(
       b, arith::AddIOp::create(b, c, e.indexConst(1)), e.indexConst(blockSize));
   return arith::CmpIOp::create(b, arith::CmpIPredicate::ule, end, i);
@@ -119,9 +121,11 @@ Value poolGroups(Emitter &e, Value probs, int64_t kvHeads) {
       });
 }
 
-Value isForcedBlock(ImplicitLocOpBuilder &b, Value i, Value c,
+Value isForcedBlock(ImplicitLocOpBuilder &b, int64_t queryDim, int64_t blockDim,
                     int64_t blockSize, int64_t local, int64_t initial) {
   Emitter e(b);
+  Value i = linalg::IndexOp::create(b, queryDim);
+  Value c = linalg::IndexOp::create(b, blockDim);
   using P = arith::CmpIPredicate;
   auto cmp = [&](P pred, Value l, Value r) {
     return arith::CmpIOp::create(b, pred, l, r).getResult();
@@ -163,9 +167,10 @@ Value biasedScores(Emitter &e, Value query, Value key, Value logPrior,
       SmallVector<IteratorType>(5, kPar),
       [&](ImplicitLocOpBuilder &nb, ValueRange a) {
         Emitter n(nb);
-        Value causal = arith::CmpIOp::create(nb, arith::CmpIPredicate::ule,
-                                             linalg::IndexOp::create(nb, 4),
-                                             linalg::IndexOp::create(nb, 3));
+        Value i = linalg::IndexOp::create(nb, 3);
+        Value j = linalg::IndexOp::create(nb, 4);
+        Value causal =
+            arith::CmpIOp::create(nb, arith::CmpIPredicate::ule, j, i);
         Value s = arith::AddFOp::create(
             nb, arith::MulFOp::create(nb, a[0], n.floatConst(ct, scale)),
             n.castFloat(a[1], ct));

@@ -186,17 +186,19 @@ Value summaryWeights(Emitter &e, Value blocks, Value summaryQuery, double scale,
 /// uniform weights 1/Bk when `weights` is null.
 Value summarizeBlocks(Emitter &e, Value blocks, Value weights, Type ct);
 
-/// Whether complete block `c` is a routing candidate of query `i`:
+/// Inside a linalg body whose loop `queryDim` runs over queries i and loop
+/// `blockDim` over blocks c: whether c is a routing candidate of i,
 /// (c + 1) * Bk <= i (spec F2).
-Value isCandidateBlock(ImplicitLocOpBuilder &b, Value i, Value c,
-                       int64_t blockSize);
+Value isCandidateBlock(ImplicitLocOpBuilder &b, int64_t queryDim,
+                       int64_t blockDim, int64_t blockSize);
 
 /// pi [B, Hkv, N, Mc]: the mean of probs [B, H, N, Mc] over each group.
 Value poolGroups(Emitter &e, Value probs, int64_t kvHeads);
 
-/// Whether block `c` is forced for query `i` (spec F4): its own block, the
-/// `local` blocks before it, or one of the first `initial` blocks.
-Value isForcedBlock(ImplicitLocOpBuilder &b, Value i, Value c,
+/// Inside a linalg body, as isCandidateBlock: whether block c is forced for
+/// query i (spec F4): its own block, the `local` blocks before it, or one of
+/// the first `initial` blocks.
+Value isForcedBlock(ImplicitLocOpBuilder &b, int64_t queryDim, int64_t blockDim,
                     int64_t blockSize, int64_t local, int64_t initial);
 
 /// s [B, Hkv, G, N, N] = scale <Q_i, K_j> + l[c(j)] for j <= i, -inf
