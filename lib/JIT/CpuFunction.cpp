@@ -1,6 +1,7 @@
 //===- CpuFunction.cpp - Functions compiled for the host CPU -------------===//
 
 #include "dash/JIT/CpuFunction.h"
+#include "dash/Dialect/Dash/Transforms/Passes.h"
 #include "dash/InitAllDash.h"
 #include "dash/Pipelines/Pipelines.h"
 
@@ -75,9 +76,9 @@ llvm::Expected<TensorSpec> specOf(Type type) {
   return spec;
 }
 
-/// A context with every dialect, extension and LLVM translation the CPU
-/// pipeline and the ExecutionEngine need.
-std::unique_ptr<MLIRContext> makeContext() {
+} // namespace
+
+std::unique_ptr<MLIRContext> createCompilerContext() {
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
@@ -85,6 +86,8 @@ std::unique_ptr<MLIRContext> makeContext() {
   mlir::dash::registerAllDashDialects(registry);
   return std::make_unique<MLIRContext>(registry);
 }
+
+namespace {
 
 /// The in-memory form of a ranked memref descriptor: allocated and aligned
 /// pointers, offset, sizes and strides, each one 64-bit word.
@@ -111,6 +114,11 @@ CpuFunction::compile(ModuleOp module, StringRef entry) {
   MLIRContext *context = module.getContext();
   DiagnosticCollector diagnostics(context);
 
+  // Gradient functions are generated first so that `entry` may name one.
+  PassManager differentiate(context);
+  differentiate.addPass(mlir::dash::createDashDifferentiate());
+  if (failed(differentiate.run(module)))
+    return diagnostics.error("dash-differentiate failed");
   auto func = module.lookupSymbol<func::FuncOp>(entry);
   if (!func)
     return llvm::createStringError(
@@ -133,7 +141,9 @@ CpuFunction::compile(ModuleOp module, StringRef entry) {
   if (failed(verify(module)))
     return diagnostics.error("the module does not verify");
   PassManager pm(context);
-  mlir::dash::buildCPUPipeline(pm, mlir::dash::CPUPipelineOptions());
+  mlir::dash::CPUPipelineOptions pipeline;
+  pipeline.differentiate = false;
+  mlir::dash::buildCPUPipeline(pm, pipeline);
   if (failed(pm.run(module)))
     return diagnostics.error("dash-cpu-pipeline failed");
 
@@ -143,10 +153,10 @@ CpuFunction::compile(ModuleOp module, StringRef entry) {
     return true;
   }();
   (void)nativeTargetReady;
-  ExecutionEngineOptions options;
-  options.transformer = makeOptimizingTransformer(
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = makeOptimizingTransformer(
       /*optLevel=*/3, /*sizeLevel=*/0, /*targetMachine=*/nullptr);
-  auto engine = ExecutionEngine::create(module, options);
+  auto engine = ExecutionEngine::create(module, engineOptions);
   if (!engine)
     return llvm::joinErrors(diagnostics.error("code generation failed"),
                             engine.takeError());
@@ -165,8 +175,19 @@ CpuFunction::compile(ModuleOp module, StringRef entry) {
 }
 
 llvm::Expected<std::unique_ptr<CpuFunction>>
+CpuFunction::compileSource(StringRef source, StringRef entry) {
+  std::unique_ptr<MLIRContext> context = createCompilerContext();
+  DiagnosticCollector diagnostics(context.get());
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(source, context.get());
+  if (!module)
+    return diagnostics.error("cannot parse the MLIR source");
+  return compile(*module, entry);
+}
+
+llvm::Expected<std::unique_ptr<CpuFunction>>
 CpuFunction::compileFile(StringRef path, StringRef entry) {
-  std::unique_ptr<MLIRContext> context = makeContext();
+  std::unique_ptr<MLIRContext> context = createCompilerContext();
   DiagnosticCollector diagnostics(context.get());
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(path, context.get());
   if (!module)
@@ -183,7 +204,7 @@ compileConfig(const AttentionConfig &config,
   if (!invalid.empty())
     return llvm::createStringError("invalid attention configuration: " +
                                    invalid);
-  std::unique_ptr<MLIRContext> context = makeContext();
+  std::unique_ptr<MLIRContext> context = createCompilerContext();
   OwningOpRef<ModuleOp> module = build(*context);
   return CpuFunction::compile(*module, entry);
 }

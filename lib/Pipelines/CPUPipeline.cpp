@@ -23,6 +23,9 @@ using namespace mlir;
 
 void mlir::dash::buildCPUPipeline(OpPassManager &pm,
                                   const CPUPipelineOptions &options) {
+  // Functions marked dash.differentiate get their gradient function first.
+  if (options.differentiate)
+    pm.addPass(createDashDifferentiate());
   pm.addPass(createDashDecompose());
   pm.addPass(createDashToLinalg());
   // Gradient sums and casts are arith ops on tensors.

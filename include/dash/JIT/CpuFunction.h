@@ -17,6 +17,7 @@
 
 namespace mlir {
 class ExecutionEngine;
+class MLIRContext;
 } // namespace mlir
 
 namespace dash {
@@ -31,6 +32,10 @@ public:
   /// the located diagnostics of the pipeline when it cannot be compiled.
   static llvm::Expected<std::unique_ptr<CpuFunction>>
   compile(mlir::ModuleOp module, llvm::StringRef entry);
+
+  /// Compiles function `entry` of MLIR source text.
+  static llvm::Expected<std::unique_ptr<CpuFunction>>
+  compileSource(llvm::StringRef source, llvm::StringRef entry);
 
   /// Compiles function `entry` of the MLIR source in `path`.
   static llvm::Expected<std::unique_ptr<CpuFunction>>
@@ -62,6 +67,10 @@ private:
   std::vector<TensorSpec> inputSpecs, outputSpecs;
   double compileTime = 0.0;
 };
+
+/// A context with every dialect, extension and translation that dash
+/// pipelines and CpuFunction::compile need.
+std::unique_ptr<mlir::MLIRContext> createCompilerContext();
 
 } // namespace dash
 

@@ -12,6 +12,11 @@ namespace dash {
 
 /// Options of `dash-cpu-pipeline`: dash ops on tensors to the LLVM dialect.
 struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
+  PassOptions::Option<bool> differentiate{
+      *this, "differentiate",
+      llvm::cl::desc("First generate the gradient functions of functions "
+                     "marked dash.differentiate (dash-differentiate)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> fuseElementwise{
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse elementwise linalg ops into their consumers "

@@ -23,6 +23,33 @@ def DashDecompose : Pass<"dash-decompose"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def DashDifferentiate : Pass<"dash-differentiate", "::mlir::ModuleOp"> {
+  let summary = "Generate the gradient (VJP) function of functions built from dash ops";
+  let description = [{
+    For each selected `func.func @f(args) -> (results)`, adds
+    `@f_grad(args, result cotangents) -> (argument gradients)`: the forward
+    ops, then their vector-Jacobian products in reverse order. Dash ops build
+    their own products through `DifferentiableOpInterface`; `arith.addf`,
+    `subf`, `mulf`, `divf`, `negf`, `extf` and `truncf` on tensors are
+    differentiated here; ops without float tensor operands (`tensor.empty`,
+    constants) need none. Gradients of floating-point tensor arguments are
+    returned in order (zero when an argument does not influence the
+    results); other arguments and results take no part.
+
+    Selected functions are those named in `functions`, or, when it is empty,
+    those with the unit attribute `dash.differentiate`. A function with more
+    than one block, or an op on the path from the arguments to the results
+    that cannot be differentiated, is an error naming the op.
+  }];
+  let options = [
+    ListOption<"functions", "functions", "std::string",
+               "Functions to differentiate (default: those marked "
+               "dash.differentiate)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def DashMemRefCopyToLinalg : Pass<"dash-memref-copy-to-linalg"> {
   let summary = "Rewrite memref.copy as linalg.copy";
   let description = [{
