@@ -2,6 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 DASH_OPT = $(BUILD)/bin/dash-opt
+DASH_RUN = $(BUILD)/bin/dash-run
 
 .PHONY: all deps build check demo clean
 
@@ -20,10 +21,10 @@ check: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 demo: build
-	@echo "== dash.attention as written (examples/attention.mlir) =="
-	@cat examples/attention.mlir
-	@echo "== after dash-opt --dash-decompose =="
-	$(DASH_OPT) examples/attention.mlir --dash-decompose
+	@echo "== dash-opt: dash.attention decomposed into the stage ops (first lines) =="
+	@$(DASH_OPT) examples/attention.mlir --dash-decompose | head -n 12
+	@echo "== dash-run: examples/attention.mlir compiled for the CPU, run, checked against the oracle =="
+	$(DASH_RUN) examples/attention.mlir --repeat 3
 
 clean:
 	rm -rf $(BUILD)
