@@ -14,7 +14,22 @@ config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.dash_obj_root, "test")
 
 config.substitutions.append(("%dash_src_root", config.dash_src_root))
+config.substitutions.append(("%dash_obj_root", config.dash_obj_root))
+# The mlir-opt plugins (test/Plugins): loaded by Debian's own mlir-opt.
+config.substitutions.append(
+    ("%dash_plugin_dir", os.path.join(config.dash_obj_root, "lib")))
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
     ["dash-opt", "dash-run"], [config.dash_tools_dir, config.llvm_tools_dir])
+llvm_config.add_tool_substitutions(["mlir-opt"], [config.llvm_tools_dir])
+
+# GPU-only tests say `REQUIRES: cuda-driver`; tests of the driver-less error
+# paths say `UNSUPPORTED: cuda-driver`.
+try:
+    import ctypes
+
+    ctypes.CDLL("libcuda.so.1")
+    config.available_features.add("cuda-driver")
+except OSError:
+    pass

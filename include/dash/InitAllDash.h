@@ -11,7 +11,8 @@ namespace mlir {
 class DialectRegistry;
 namespace dash {
 
-/// Adds the dash dialect (and the dialects its passes create) to `registry`.
+/// Adds the dash dialect (and the dialects its passes create) and the
+/// `transform.dash.*` extension of the transform dialect to `registry`.
 void registerAllDashDialects(DialectRegistry &registry);
 
 /// Registers every dash pass and pipeline with the global pass registry.

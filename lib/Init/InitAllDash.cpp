@@ -4,6 +4,7 @@
 
 #include "dash/Conversion/Passes.h"
 #include "dash/Dialect/Dash/IR/Dash.h"
+#include "dash/Dialect/Dash/TransformOps/DashTransformOps.h"
 #include "dash/Dialect/Dash/Transforms/Passes.h"
 #include "dash/Pipelines/Pipelines.h"
 
@@ -11,6 +12,7 @@
 
 void mlir::dash::registerAllDashDialects(DialectRegistry &registry) {
   registry.insert<DashDialect>();
+  registerTransformDialectExtension(registry);
 }
 
 void mlir::dash::registerAllDashPasses() {

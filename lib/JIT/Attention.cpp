@@ -229,6 +229,17 @@ std::string AttentionConfig::validate() const {
   if (dtype != ElementType::F32 && dtype != ElementType::BF16 &&
       dtype != ElementType::F16 && dtype != ElementType::F64)
     return std::string("unsupported element type ") + elementTypeName(dtype);
+  // Callers size host buffers with TensorSpec::numBytes, which must not wrap.
+  for (const TensorSpec &spec : attentionOutputs(*this)) {
+    int64_t bytes = static_cast<int64_t>(elementSize(spec.type));
+    for (int64_t size : spec.shape)
+      if (__builtin_mul_overflow(bytes, size, &bytes))
+        return llvm::formatv(
+                   "tensors of shape [{0:$[, ]}] are too large: "
+                   "their size in bytes overflows 64 bits",
+                   llvm::make_range(spec.shape.begin(), spec.shape.end()))
+            .str();
+  }
   // Everything else is the op verifier's job: build the op and report its
   // diagnostic, so the API and the IR reject exactly the same things.
   MLIRContext context;

@@ -4,6 +4,7 @@
 #include "dash/Dialect/Dash/Transforms/Passes.h"
 #include "dash/InitAllDash.h"
 #include "dash/Pipelines/Pipelines.h"
+#include "dash/Runtime/CudaRuntime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -16,6 +17,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/TargetSelect.h"
 
@@ -109,11 +111,18 @@ std::vector<int64_t> descriptorFor(const TensorSpec &spec, const void *data) {
 CpuFunction::~CpuFunction() = default;
 
 llvm::Expected<std::unique_ptr<CpuFunction>>
-CpuFunction::compile(ModuleOp module, StringRef entry) {
+CpuFunction::compile(ModuleOp module, StringRef entry,
+                     const CompileOptions &options) {
+  if (!module)
+    return llvm::createStringError("cannot compile a null module");
   auto start = std::chrono::steady_clock::now();
   MLIRContext *context = module.getContext();
   DiagnosticCollector diagnostics(context);
 
+  // A module built in C++ has not been verified by a parser, and passes
+  // assume valid IR (MLIR's own assertions are off in release builds).
+  if (failed(verify(module)))
+    return diagnostics.error("the module does not verify");
   // Gradient functions are generated first so that `entry` may name one.
   PassManager differentiate(context);
   differentiate.addPass(mlir::dash::createDashDifferentiate());
@@ -123,8 +132,12 @@ CpuFunction::compile(ModuleOp module, StringRef entry) {
   if (!func)
     return llvm::createStringError(
         ("no function named '" + entry + "' in the module").str());
+  if (func.isExternal())
+    return llvm::createStringError(
+        ("function '" + entry + "' has no body").str());
   std::unique_ptr<CpuFunction> result(new CpuFunction());
   result->entryName = entry.str();
+  result->compiledFor = options.target;
   for (Type type : func.getArgumentTypes()) {
     auto spec = specOf(type);
     if (!spec)
@@ -138,14 +151,23 @@ CpuFunction::compile(ModuleOp module, StringRef entry) {
     result->outputSpecs.push_back(*spec);
   }
 
-  if (failed(verify(module)))
-    return diagnostics.error("the module does not verify");
   PassManager pm(context);
-  mlir::dash::CPUPipelineOptions pipeline;
-  pipeline.differentiate = false;
-  mlir::dash::buildCPUPipeline(pm, pipeline);
+  const char *pipelineName;
+  if (options.target == Target::Cpu) {
+    mlir::dash::CPUPipelineOptions pipeline;
+    pipeline.differentiate = false;
+    mlir::dash::buildCPUPipeline(pm, pipeline);
+    pipelineName = "dash-cpu-pipeline";
+  } else {
+    mlir::dash::NVVMPipelineOptions pipeline;
+    pipeline.differentiate = false;
+    pipeline.chip = options.chip;
+    pipeline.features = options.features;
+    mlir::dash::buildNVVMPipeline(pm, pipeline);
+    pipelineName = "dash-nvvm-pipeline";
+  }
   if (failed(pm.run(module)))
-    return diagnostics.error("dash-cpu-pipeline failed");
+    return diagnostics.error(llvm::Twine(pipelineName) + " failed");
 
   static bool nativeTargetReady = [] {
     llvm::InitializeNativeTarget();
@@ -161,6 +183,17 @@ CpuFunction::compile(ModuleOp module, StringRef entry) {
     return llvm::joinErrors(diagnostics.error("code generation failed"),
                             engine.takeError());
   result->engine = std::move(*engine);
+  if (options.target == Target::Cuda) {
+    // Host code launches kernels through the mgpu* ABI of the runtime.
+    std::vector<std::pair<const char *, void *>> symbols = cuda::mgpuSymbols();
+    result->engine->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
+      llvm::orc::SymbolMap map;
+      for (auto [name, address] : symbols)
+        map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                               llvm::JITSymbolFlags::Exported};
+      return map;
+    });
+  }
   // Code generation is lazy: look the entry up now so that it is counted as
   // compile time, not as the first call.
   auto entryPoint =
@@ -175,62 +208,66 @@ CpuFunction::compile(ModuleOp module, StringRef entry) {
 }
 
 llvm::Expected<std::unique_ptr<CpuFunction>>
-CpuFunction::compileSource(StringRef source, StringRef entry) {
+CpuFunction::compileSource(StringRef source, StringRef entry,
+                           const CompileOptions &options) {
   std::unique_ptr<MLIRContext> context = createCompilerContext();
   DiagnosticCollector diagnostics(context.get());
   OwningOpRef<ModuleOp> module =
       parseSourceString<ModuleOp>(source, context.get());
   if (!module)
     return diagnostics.error("cannot parse the MLIR source");
-  return compile(*module, entry);
+  return compile(*module, entry, options);
 }
 
 llvm::Expected<std::unique_ptr<CpuFunction>>
-CpuFunction::compileFile(StringRef path, StringRef entry) {
+CpuFunction::compileFile(StringRef path, StringRef entry,
+                         const CompileOptions &options) {
   std::unique_ptr<MLIRContext> context = createCompilerContext();
   DiagnosticCollector diagnostics(context.get());
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(path, context.get());
   if (!module)
     return diagnostics.error("cannot parse " + path);
-  return compile(*module, entry);
+  return compile(*module, entry, options);
 }
 
 /// Validates `config`, then compiles the function `build` makes of it.
 static llvm::Expected<std::unique_ptr<CpuFunction>>
 compileConfig(const AttentionConfig &config,
               function_ref<OwningOpRef<ModuleOp>(MLIRContext &)> build,
-              StringRef entry) {
+              StringRef entry, const CompileOptions &options) {
   std::string invalid = config.validate();
   if (!invalid.empty())
     return llvm::createStringError("invalid attention configuration: " +
                                    invalid);
   std::unique_ptr<MLIRContext> context = createCompilerContext();
   OwningOpRef<ModuleOp> module = build(*context);
-  return CpuFunction::compile(*module, entry);
+  return CpuFunction::compile(*module, entry, options);
 }
 
 llvm::Expected<std::unique_ptr<CpuFunction>>
-CpuFunction::compileAttention(const AttentionConfig &config) {
+CpuFunction::compileAttention(const AttentionConfig &config,
+                              const CompileOptions &options) {
   return compileConfig(
       config,
       [&](MLIRContext &context) {
         return buildAttentionModule(context, config);
       },
-      "attention");
+      "attention", options);
 }
 
 llvm::Expected<std::unique_ptr<CpuFunction>>
-CpuFunction::compileAttentionGrad(const AttentionConfig &config) {
+CpuFunction::compileAttentionGrad(const AttentionConfig &config,
+                                  const CompileOptions &options) {
   return compileConfig(
       config,
       [&](MLIRContext &context) {
         return buildAttentionGradModule(context, config);
       },
-      "attention_grad");
+      "attention_grad", options);
 }
 
-llvm::Error CpuFunction::call(llvm::ArrayRef<const void *> inputs,
-                              llvm::ArrayRef<void *> outputs) const {
+llvm::Error CpuFunction::callInPlace(llvm::ArrayRef<const void *> inputs,
+                                     llvm::ArrayRef<void *> outputs) const {
   if (inputs.size() != inputSpecs.size() ||
       outputs.size() != outputSpecs.size())
     return llvm::createStringError(
@@ -253,6 +290,13 @@ llvm::Error CpuFunction::call(llvm::ArrayRef<const void *> inputs,
                         i < inputs.size() ? i : i - inputs.size())
               .str());
   }
+  if (compiledFor == Target::Cuda) {
+    std::string error = cuda::initialize();
+    if (error.empty())
+      error = cuda::takeError(); // Errors of earlier calls are not ours.
+    if (!error.empty())
+      return llvm::createStringError(error);
+  }
   // The C wrapper takes each memref as a pointer to its descriptor;
   // invokePacked takes a pointer to each argument.
   std::vector<void *> descriptorPointers, args;
@@ -260,7 +304,69 @@ llvm::Error CpuFunction::call(llvm::ArrayRef<const void *> inputs,
     descriptorPointers.push_back(d.data());
   for (auto &p : descriptorPointers)
     args.push_back(&p);
-  return engine->invokePacked("_mlir_ciface_" + entryName, args);
+  if (llvm::Error error =
+          engine->invokePacked("_mlir_ciface_" + entryName, args))
+    return error;
+  if (compiledFor == Target::Cuda) {
+    std::string error = cuda::takeError();
+    if (error.empty())
+      error = cuda::synchronize();
+    if (!error.empty())
+      return llvm::createStringError(error);
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error CpuFunction::call(llvm::ArrayRef<const void *> inputs,
+                              llvm::ArrayRef<void *> outputs) const {
+  if (compiledFor == Target::Cpu)
+    return callInPlace(inputs, outputs);
+  if (std::string error = cuda::initialize(); !error.empty())
+    return llvm::createStringError(error);
+  if (inputs.size() != inputSpecs.size() ||
+      outputs.size() != outputSpecs.size())
+    return callInPlace(inputs, outputs); // Reports the count mismatch.
+  // Stage host buffers through device memory.
+  std::vector<void *> device(inputs.size() + outputs.size(), nullptr);
+  auto releaseAll = [&] {
+    for (void *buffer : device)
+      if (buffer)
+        cuda::release(buffer);
+  };
+  std::string error;
+  for (size_t i = 0; i < device.size() && error.empty(); ++i) {
+    const TensorSpec &spec =
+        i < inputs.size() ? inputSpecs[i] : outputSpecs[i - inputs.size()];
+    error = cuda::allocate(&device[i], spec.numBytes());
+    if (error.empty() && i < inputs.size()) {
+      if (!inputs[i])
+        error = llvm::formatv("input {0} is a null pointer", i).str();
+      else
+        error = cuda::copyToDevice(device[i], inputs[i], spec.numBytes());
+    }
+  }
+  if (!error.empty()) {
+    releaseAll();
+    return llvm::createStringError(error);
+  }
+  std::vector<const void *> deviceInputs(device.begin(),
+                                         device.begin() + inputs.size());
+  std::vector<void *> deviceOutputs(device.begin() + inputs.size(),
+                                    device.end());
+  if (llvm::Error callError = callInPlace(deviceInputs, deviceOutputs)) {
+    releaseAll();
+    return callError;
+  }
+  for (size_t i = 0; i < outputs.size() && error.empty(); ++i) {
+    if (!outputs[i])
+      error = llvm::formatv("output {0} is a null pointer", i).str();
+    else
+      error = cuda::copyToHost(outputs[i], deviceOutputs[i],
+                               outputSpecs[i].numBytes());
+  }
+  releaseAll();
+  return error.empty() ? llvm::Error::success()
+                       : llvm::createStringError(error);
 }
 
 } // namespace dash

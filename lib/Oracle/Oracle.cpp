@@ -83,7 +83,7 @@ double Config::effectiveScale() const {
 }
 
 int64_t Config::numBlocks() const {
-  return (seqLen + blockSize - 1) / blockSize;
+  return seqLen / blockSize + (seqLen % blockSize != 0);
 }
 
 int64_t Config::numCompleteBlocks() const { return seqLen / blockSize; }

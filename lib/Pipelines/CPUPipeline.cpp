@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TensorToBuffers.h"
 #include "dash/Conversion/Passes.h"
 #include "dash/Dialect/Dash/Transforms/Passes.h"
 #include "dash/Pipelines/Pipelines.h"
@@ -23,34 +24,8 @@ using namespace mlir;
 
 void mlir::dash::buildCPUPipeline(OpPassManager &pm,
                                   const CPUPipelineOptions &options) {
-  // Functions marked dash.differentiate get their gradient function first.
-  if (options.differentiate)
-    pm.addPass(createDashDifferentiate());
-  pm.addPass(createDashDecompose());
-  pm.addPass(createDashToLinalg());
-  // Gradient sums and casts are arith ops on tensors.
-  pm.addPass(createConvertElementwiseToLinalgPass());
-  pm.addPass(createCanonicalizerPass());
-  if (options.fuseElementwise)
-    pm.addPass(createLinalgElementwiseOpFusionPass());
-  pm.addPass(createCSEPass());
-
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  if (options.resultsToOutParams) {
-    bufferization::BufferResultsToOutParamsPassOptions outParams;
-    outParams.hoistStaticAllocs = true;
-    outParams.modifyPublicFunctions = true;
-    pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
-  }
-  bufferization::BufferDeallocationPipelineOptions deallocation;
-  bufferization::buildBufferDeallocationPipeline(pm, deallocation);
-  pm.addPass(createConvertBufferizationToMemRefPass());
-  pm.addPass(createDashMemRefCopyToLinalg());
-
+  addTensorToBuffers(pm, options.differentiate, options.fuseElementwise,
+                     options.resultsToOutParams);
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
@@ -66,4 +41,9 @@ void mlir::dash::registerDashPipelines() {
       "dash-cpu-pipeline",
       "Lower dash ops on tensors to the LLVM dialect for the host CPU",
       buildCPUPipeline);
+  PassPipelineRegistration<NVVMPipelineOptions>(
+      "dash-nvvm-pipeline",
+      "Lower dash ops on tensors to NVIDIA kernels (PTX or cubin) and host "
+      "LLVM code that launches them",
+      buildNVVMPipeline);
 }

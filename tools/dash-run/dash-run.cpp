@@ -2,7 +2,8 @@
 //
 // The runner users call: compiles an attention (from flags or from a function
 // in an .mlir file), runs it on seeded or saved inputs, times it and checks it
-// against the double-precision oracle. The last line of its output is a
+// against the double-precision oracle; with --backward it also compiles, runs,
+// times and checks the gradient function. The last line of its output is a
 // one-line summary for scripts.
 //
 //===----------------------------------------------------------------------===//
@@ -11,6 +12,7 @@
 #include "dash/Dialect/Dash/IR/Dash.h"
 #include "dash/InitAllDash.h"
 #include "dash/JIT/CpuFunction.h"
+#include "dash/Runtime/CudaRuntime.h"
 #include "dash/Support/Npy.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -31,13 +33,14 @@
 #include <chrono>
 #include <cmath>
 #include <iterator>
+#include <optional>
 
 using namespace dash;
 namespace cl = llvm::cl;
 
 namespace {
 
-enum class Target { Cpu, Cuda };
+enum class RouterGradMode { Full, None };
 
 cl::OptionCategory runCategory("dash-run options");
 
@@ -91,21 +94,42 @@ cl::opt<Target>
            cl::desc("Where to run"),
            cl::values(clEnumValN(Target::Cpu, "cpu", "the host, JIT-compiled"),
                       clEnumValN(Target::Cuda, "cuda",
-                                 "an NVIDIA GPU (not available yet)")));
-cl::opt<bool> backward("backward", cl::cat(runCategory),
-                       cl::desc("Also run and check the backward pass (not "
-                                "supported yet)"));
-cl::opt<uint64_t> seed("seed", cl::init(0), cl::cat(runCategory),
-                       cl::desc("Seed of the random inputs"));
+                                 "an NVIDIA GPU, through dash-nvvm-pipeline "
+                                 "and the driver-only runtime")));
+cl::opt<std::string>
+    chip("chip", cl::init(""), cl::cat(runCategory),
+         cl::desc("CUDA chip, e.g. sm_80 or sm_90a (default: the device's)"));
+cl::opt<bool>
+    backward("backward", cl::cat(runCategory),
+             cl::desc("Also compile, run and check the gradient function "
+                      "(dQ, dK, dV[, dW] for an upstream gradient dO; for an "
+                      ".mlir input it is built from its dash.attention's "
+                      "configuration); --repeat and median_ms then time the "
+                      "gradient function"));
+cl::opt<RouterGradMode> routerGrad(
+    "router-grad", cl::init(RouterGradMode::Full), cl::cat(runCategory),
+    cl::desc("Whether the backward pass differentiates the router"),
+    cl::values(clEnumValN(RouterGradMode::Full, "full",
+                          "gradients flow into the router"),
+               clEnumValN(RouterGradMode::None, "none",
+                          "stop at the pooled router probabilities: only the "
+                          "fine attention contributes, dW = 0")));
+cl::opt<uint64_t>
+    seed("seed", cl::init(0), cl::cat(runCategory),
+         cl::desc("Seed of the random inputs (and, with --backward, "
+                  "seed + 1000 of dO)"));
 cl::opt<std::string>
     inputsDir("inputs", cl::init(""), cl::cat(runCategory),
               cl::value_desc("dir"),
               cl::desc("Read q.npy, k.npy, v.npy (and w.npy with W) from "
-                       "<dir> instead of drawing random inputs"));
+                       "<dir> instead of drawing random inputs; with "
+                       "--backward also do.npy when it is there (else dO is "
+                       "drawn from seed + 1000)"));
 cl::opt<std::string>
     saveDir("save", cl::init(""), cl::cat(runCategory), cl::value_desc("dir"),
             cl::desc("Write the inputs and o.npy, lse.npy, counts.npy "
-                     "(float32 and int32) to <dir>"));
+                     "(float32 and int32) to <dir>; with --backward also "
+                     "do.npy and dq.npy, dk.npy, dv.npy[, dw.npy]"));
 cl::opt<unsigned> repeat("repeat", cl::init(1), cl::cat(runCategory),
                          cl::desc("Calls to time; the median is reported"));
 cl::opt<bool> noCheck("no-check", cl::cat(runCategory),
@@ -124,8 +148,8 @@ std::string pathIn(llvm::StringRef dir, llvm::StringRef name) {
 
 /// The configuration flags, which an .mlir input fixes itself.
 std::vector<cl::Option *> configOptions() {
-  return {&shapes,      &blockSize,  &alpha, &gamma, &sigma, &prior,
-          &localBlocks, &initBlocks, &scale, &withW, &dtype};
+  return {&shapes,      &blockSize,  &alpha, &gamma, &sigma,      &prior,
+          &localBlocks, &initBlocks, &scale, &withW, &routerGrad, &dtype};
 }
 
 llvm::Expected<AttentionConfig> configFromFlags() {
@@ -149,6 +173,7 @@ llvm::Expected<AttentionConfig> configFromFlags() {
   if (scale.getNumOccurrences())
     config.scale = scale;
   config.withSummaryQuery = withW;
+  config.routerGrad = routerGrad == RouterGradMode::Full;
   config.dtype = dtype;
   return config;
 }
@@ -243,6 +268,24 @@ llvm::Expected<check::AttentionData> readInputs(const AttentionConfig &config) {
   return data;
 }
 
+/// The upstream gradient dO: do.npy from the --inputs directory when it is
+/// there, else standard normal from `seed + 1000`; rounded to the element type.
+llvm::Expected<check::OutputGrad> outputGrad(const AttentionConfig &config,
+                                             bool &fromFile) {
+  fromFile =
+      !inputsDir.empty() && llvm::sys::fs::exists(pathIn(inputsDir, "do.npy"));
+  if (!fromFile)
+    return check::randomOutputGrad(config, seed + 1000);
+  TensorSpec spec = attentionGradInputs(config).back();
+  check::OutputGrad grad;
+  if (llvm::Error err = readInput("do.npy", spec, grad.values))
+    return err;
+  grad.buffer = check::encode(grad.values, spec.type);
+  grad.values =
+      check::decode(grad.buffer.data(), grad.values.size(), spec.type);
+  return grad;
+}
+
 /// Writes `values` as float32 (float64 for f64 attention) to `name` in the
 /// --save directory.
 llvm::Error saveValues(llvm::StringRef name, const std::vector<int64_t> &shape,
@@ -281,6 +324,117 @@ llvm::Error save(const AttentionConfig &config,
   return message.empty() ? llvm::Error::success() : error(message);
 }
 
+/// Writes do.npy and dq.npy, dk.npy, dv.npy[, dw.npy] to the --save
+/// directory (which save() created).
+llvm::Error saveGradients(const AttentionConfig &config,
+                          const check::OutputGrad &dOut,
+                          const check::GradientOutputs &grads) {
+  std::vector<TensorSpec> ins = attentionGradInputs(config);
+  if (llvm::Error err =
+          saveValues("do.npy", ins.back().shape, dOut.values, config.dtype))
+    return err;
+  std::vector<TensorSpec> outs = attentionGradOutputs(config);
+  const char *names[] = {"dq.npy", "dk.npy", "dv.npy", "dw.npy"};
+  for (size_t i = 0; i < outs.size(); ++i) {
+    std::vector<double> values = check::decode(
+        grads.buffers[i].data(), outs[i].numElements(), outs[i].type);
+    if (llvm::Error err =
+            saveValues(names[i], outs[i].shape, values, config.dtype))
+      return err;
+  }
+  return llvm::Error::success();
+}
+
+/// The median of `millis`.
+double medianOf(std::vector<double> millis) {
+  std::sort(millis.begin(), millis.end());
+  size_t n = millis.size();
+  return (millis[(n - 1) / 2] + millis[n / 2]) / 2;
+}
+
+/// Calls `function` `calls` times on host buffers; returns the median in
+/// milliseconds. On CUDA the inputs are copied to the device once and each
+/// call is timed with CUDA events on device buffers.
+llvm::Expected<double> timeCalls(const CpuFunction &function,
+                                 llvm::ArrayRef<const void *> ins,
+                                 llvm::ArrayRef<void *> outs, unsigned calls) {
+  std::vector<double> millis;
+  if (function.target() == Target::Cpu) {
+    for (unsigned i = 0; i < calls; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      if (llvm::Error err = function.call(ins, outs))
+        return std::move(err);
+      millis.push_back(std::chrono::duration<double, std::milli>(
+                           std::chrono::steady_clock::now() - start)
+                           .count());
+    }
+    return medianOf(millis);
+  }
+  std::vector<void *> device;
+  auto releaseAll = [&] {
+    for (void *buffer : device)
+      cuda::release(buffer);
+  };
+  auto fail = [&](const std::string &message) -> llvm::Error {
+    releaseAll();
+    return error(message);
+  };
+  for (size_t i = 0; i < ins.size() + outs.size(); ++i) {
+    const TensorSpec &spec = i < ins.size()
+                                 ? function.inputs()[i]
+                                 : function.outputs()[i - ins.size()];
+    void *buffer = nullptr;
+    if (std::string e = cuda::allocate(&buffer, spec.numBytes()); !e.empty())
+      return fail(e);
+    device.push_back(buffer);
+    if (i < ins.size())
+      if (std::string e = cuda::copyToDevice(buffer, ins[i], spec.numBytes());
+          !e.empty())
+        return fail(e);
+  }
+  std::vector<const void *> deviceIns(device.begin(),
+                                      device.begin() + ins.size());
+  std::vector<void *> deviceOuts(device.begin() + ins.size(), device.end());
+  cuda::EventTimer timer;
+  for (unsigned i = 0; i < calls; ++i) {
+    float ms = 0;
+    if (std::string e = timer.start(); !e.empty())
+      return fail(e);
+    if (llvm::Error err = function.callInPlace(deviceIns, deviceOuts)) {
+      releaseAll();
+      return std::move(err);
+    }
+    if (std::string e = timer.stop(ms); !e.empty())
+      return fail(e);
+    millis.push_back(ms);
+  }
+  for (size_t i = 0; i < outs.size(); ++i)
+    if (std::string e = cuda::copyToHost(outs[i], deviceOuts[i],
+                                         function.outputs()[i].numBytes());
+        !e.empty())
+      return fail(e);
+  releaseAll();
+  return medianOf(millis);
+}
+
+/// How to compile for --target: CUDA needs a device to pick its chip.
+llvm::Expected<CompileOptions> compileOptions() {
+  CompileOptions options;
+  options.target = target;
+  if (target == Target::Cpu)
+    return options;
+  if (std::string e = cuda::initialize(); !e.empty())
+    return error("--target cuda: " + e);
+  auto [major, minor] = cuda::computeCapability();
+  options.chip = !chip.empty()
+                     ? std::string(chip)
+                     : "sm_" + std::to_string(major) + std::to_string(minor) +
+                           (major == 9 ? "a" : "");
+  llvm::outs() << "dash-run: device " << cuda::deviceName() << " ("
+               << options.chip << ")\n";
+  return options;
+}
+
 /// The configuration from the flags or from the .mlir input, whichever the
 /// user gave; `entryName` receives the function to compile from the file.
 llvm::Expected<AttentionConfig> configure(std::string &entryName) {
@@ -308,10 +462,6 @@ bool sameSpecs(llvm::ArrayRef<TensorSpec> a, llvm::ArrayRef<TensorSpec> b) {
 
 /// Runs everything; returns whether the check passed.
 llvm::Expected<bool> run() {
-  if (target == Target::Cuda)
-    return error("--target cuda is not available in this build");
-  if (backward)
-    return error("--backward is not supported yet");
   if (repeat < 1)
     return error("--repeat must be at least 1");
 
@@ -334,9 +484,13 @@ llvm::Expected<bool> run() {
                                      : "from " + inputsDir)
                << "\n";
 
-  auto function = inputFile.empty()
-                      ? CpuFunction::compileAttention(*config)
-                      : CpuFunction::compileFile(inputFile, entryName);
+  llvm::Expected<CompileOptions> options = compileOptions();
+  if (!options)
+    return options.takeError();
+  auto function =
+      inputFile.empty()
+          ? CpuFunction::compileAttention(*config, *options)
+          : CpuFunction::compileFile(inputFile, entryName, *options);
   if (!function)
     return function.takeError();
   if (!sameSpecs((*function)->inputs(), attentionInputs(*config)) ||
@@ -352,23 +506,55 @@ llvm::Expected<bool> run() {
     ins.push_back(buffer.data());
   void *outs[] = {outputs.out.data(), outputs.lse.data(),
                   outputs.counts.data()};
-  std::vector<double> millis;
-  for (unsigned i = 0; i < repeat; ++i) {
-    auto start = std::chrono::steady_clock::now();
-    if (llvm::Error err = (*function)->call(ins, outs))
-      return err;
-    millis.push_back(std::chrono::duration<double, std::milli>(
-                         std::chrono::steady_clock::now() - start)
-                         .count());
+  // With --backward, --repeat times the gradient function: the forward one
+  // runs once, for its outputs.
+  unsigned forwardCalls = backward ? 1 : repeat;
+  llvm::Expected<double> median =
+      timeCalls(**function, ins, outs, forwardCalls);
+  if (!median)
+    return median.takeError();
+  llvm::outs() << "dash-run: " << forwardCalls << " call(s), median "
+               << llvm::format("%.3f", *median) << " ms\n";
+
+  // The gradient function: q, k, v[, w], dO -> dQ, dK, dV[, dW].
+  std::optional<check::OutputGrad> dOut;
+  std::optional<check::GradientOutputs> grads;
+  if (backward) {
+    bool fromFile = false;
+    llvm::Expected<check::OutputGrad> grad = outputGrad(*config, fromFile);
+    if (!grad)
+      return grad.takeError();
+    dOut = std::move(*grad);
+    llvm::outs() << "dash-run: output gradient "
+                 << (fromFile ? "from " + pathIn(inputsDir, "do.npy")
+                              : "random, seed " + std::to_string(seed + 1000))
+                 << "\n";
+    auto gradient = CpuFunction::compileAttentionGrad(*config, *options);
+    if (!gradient)
+      return gradient.takeError();
+    if (!sameSpecs((*gradient)->inputs(), attentionGradInputs(*config)) ||
+        !sameSpecs((*gradient)->outputs(), attentionGradOutputs(*config)))
+      return error("the compiled gradient function's signature does not "
+                   "match its configuration");
+    llvm::outs() << "dash-run: gradient compiled in "
+                 << llvm::format("%.3f", (*gradient)->compileSeconds())
+                 << " s\n";
+    grads.emplace(*config);
+    std::vector<const void *> gradIns = ins;
+    gradIns.push_back(dOut->buffer.data());
+    median = timeCalls(**gradient, gradIns, grads->pointers(), repeat);
+    if (!median)
+      return median.takeError();
+    llvm::outs() << "dash-run: gradient " << repeat << " call(s), median "
+                 << llvm::format("%.3f", *median) << " ms\n";
   }
-  std::sort(millis.begin(), millis.end());
-  double median = (millis[(repeat - 1) / 2] + millis[repeat / 2]) / 2;
-  llvm::outs() << "dash-run: " << repeat << " call(s), median "
-               << llvm::format("%.3f", median) << " ms\n";
 
   if (!saveDir.empty()) {
     if (llvm::Error err = save(*config, *data, outputs))
       return err;
+    if (backward)
+      if (llvm::Error err = saveGradients(*config, *dOut, *grads))
+        return err;
     llvm::outs() << "dash-run: saved to " << saveDir << "\n";
   }
 
@@ -401,14 +587,34 @@ llvm::Expected<bool> run() {
                  << (result.finite ? "" : "dash-run:   non-finite values\n")
                  << "dash-run: density " << llvm::format("%.4f", density)
                  << " (oracle " << llvm::format("%.4f", reference.density)
-                 << ")\n"
-                 << "dash-run: " << (passed ? "PASS" : "FAIL") << "\n";
+                 << ")\n";
+    if (backward) {
+      oracle::Gradients expected =
+          oracle::backward(check::toOracle(*config), data->q, data->k, data->v,
+                           data->w, reference, dOut->values);
+      check::GradientComparison gradResult =
+          check::compareGradients(*config, *grads, expected);
+      relL2 = std::max(relL2, gradResult.worstRelL2());
+      passed = passed && gradResult.passes(config->dtype);
+      llvm::outs() << "dash-run: gradients against the oracle (router_grad="
+                   << (config->routerGrad ? "full" : "none")
+                   << ", oracle min margin "
+                   << llvm::format("%.3e", reference.minMargin) << "):\n";
+      const char *names[] = {"dQ", "dK", "dV", "dW"};
+      size_t count = attentionGradOutputs(*config).size();
+      for (size_t i = 0; i < count; ++i)
+        llvm::outs() << "dash-run:   " << names[i] << "     rel_l2="
+                     << llvm::format("%.3e", gradResult.relL2[i]) << "\n";
+    }
+    llvm::outs() << "dash-run: " << (passed ? "PASS" : "FAIL") << "\n";
     density = reference.density;
   }
-  llvm::outs() << "dash-run: target=cpu rel_l2=" << llvm::format("%.3e", relL2)
+  llvm::outs() << "dash-run: target="
+               << (target == Target::Cpu ? "cpu" : "cuda")
+               << " rel_l2=" << llvm::format("%.3e", relL2)
                << " max_abs=" << llvm::format("%.3e", maxAbs)
                << " density=" << llvm::format("%.4f", density)
-               << " median_ms=" << llvm::format("%.3f", median) << "\n";
+               << " median_ms=" << llvm::format("%.3f", *median) << "\n";
   return passed;
 }
 
@@ -422,9 +628,12 @@ int main(int argc, char **argv) {
       "dash-run: compile a DashAttention for the host, run it, time it and "
       "check it against the double-precision oracle.\n\n"
       "  dash-run --attention 1,4,2,256,32 --gamma 2 --repeat 5\n"
+      "  dash-run --attention 1,4,2,256,32 --with-w --backward\n"
       "  dash-run attention.mlir --entry f --inputs dir/\n\n"
       "The last line of the output is a summary: target, worst relative L2 "
-      "error over O and LSE, max abs error over O, density, median ms.\n"
+      "error over O and LSE (and, with --backward, dQ, dK, dV, dW), max abs "
+      "error over O, density, median ms of the forward function (of the "
+      "gradient function with --backward).\n"
       "Exits 1 on any error or failed check.\n");
   llvm::Expected<bool> passed = run();
   if (!passed) {

@@ -13,8 +13,16 @@
 #include "dash/Oracle/Oracle.h"
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
+
+namespace dash {
+/// Test names and failure messages show the configuration, not its bytes.
+inline void PrintTo(const AttentionConfig &config, std::ostream *os) {
+  *os << config.str();
+}
+} // namespace dash
 
 namespace dash::check {
 

@@ -4,6 +4,7 @@
 #ifndef DASH_CONVERSION_PASSES_H
 #define DASH_CONVERSION_PASSES_H
 
+#include "dash/Dialect/Dash/IR/Dash.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"

@@ -31,4 +31,66 @@ def DashToLinalg : Pass<"dash-to-linalg"> {
     "::mlir::tensor::TensorDialect"];
 }
 
+def DashRaiseAttention : Pass<"dash-raise-attention"> {
+  let summary = "Raise causal softmax attention written in linalg to dash.attention";
+  let description = [{
+    Finds `O = softmax(mask(scale * Q K^T)) V` on tensors with static shapes
+    and replaces `O` with a `dash.attention` of `Q, K, V` whose sparsity
+    attributes are the pass options, so that a model imported from another
+    frontend runs DashAttention. Layout: `Q, O [B, H, N, D]`,
+    `K, V [B, Hkv, N, D]`.
+
+    The match is semantic: elementwise `linalg` ops (named or generic) are
+    inlined into one expression per output element, through
+    `tensor.expand_shape`/`collapse_shape`, `linalg.transpose`/`broadcast`
+    and broadcasting indexing maps, so that the grouping of the computation
+    into ops does not matter. Recognised:
+
+    - both products as `linalg` contractions (`linalg.generic` with a
+      multiply-add body, `linalg.batch_matmul`, `linalg.matmul` with indexing
+      maps), on 4-D tensors or on `[B*H, N, D]` between `collapse_shape` and
+      `expand_shape` (torch-mlir's lowering of a 4-D `torch.matmul`); `K^T`
+      folded into the indexing map or made by a transpose;
+    - the scale as multiplication or division by a constant of the scores,
+      of `Q` or of `K`;
+    - softmax over the keys as `linalg.softmax` or decomposed: maximum
+      (`arith.maxnumf`/`maximumf`) reduction, `exp(x - max)`, sum reduction,
+      division (upstream's decomposition of `linalg.softmax` and
+      torch-mlir's of `aten._softmax`); the maximum may be omitted;
+    - grouped heads: `K`, `V` broadcast from `[B, Hkv, N, D]` over the `G`
+      query heads of a group (`repeat_interleave`: a broadcast to
+      `[B, Hkv, G, N, D]` then a collapse);
+    - the causal mask, required since DashAttention is causal: any
+      combination of `arith.select`, additive bias tensors (constants, or
+      computed from `linalg.index`) and comparisons that evaluates, at every
+      (query, key) position, to the unmasked score for keys at or before the
+      query and to `-inf` (or the lowest finite value of the element type)
+      after it. The pass checks this at every position, which is why it
+      rejects masks read from function arguments.
+
+    Attention without a causal mask, with a mask that is not provably causal,
+    with different query and key lengths, or with mixed element types is
+    left alone with a remark on the output op. Other IR is never changed.
+  }];
+  let options = [
+    Option<"alpha", "alpha", "double", "1.5", "alpha of the entmax (> 1)">,
+    Option<"blockSize", "block-size", "int64_t", "64", "Key block size">,
+    Option<"gamma", "gamma", "double", "1.0", "Routing scale">,
+    Option<"sigma", "sigma", "double", "1.0", "Prior temperature">,
+    Option<"prior", "prior", "::mlir::dash::PriorMode",
+           "::mlir::dash::PriorMode::Centered", "Log-prior of the kept blocks",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::dash::PriorMode::Raw, "raw", "log pi"),
+             clEnumValN(::mlir::dash::PriorMode::Centered, "centered",
+                        "log pi centred over the support, over sigma"),
+             clEnumValN(::mlir::dash::PriorMode::Flat, "flat",
+                        "0: selection as a pure block mask"))}]>,
+    Option<"localBlocks", "local-blocks", "int64_t", "0",
+           "Blocks before the query's block that are always kept">,
+    Option<"initBlocks", "init-blocks", "int64_t", "0",
+           "First blocks that are always kept">
+  ];
+  let dependentDialects = ["::mlir::dash::DashDialect"];
+}
+
 #endif // DASH_CONVERSION_PASSES_TD

@@ -22,8 +22,20 @@ class MLIRContext;
 
 namespace dash {
 
-/// A function on tensors with static shapes, compiled for the host. Arguments
-/// and results are dense row-major host buffers owned by the caller.
+/// Where compiled code runs.
+enum class Target { Cpu, Cuda };
+
+struct CompileOptions {
+  Target target = Target::Cpu;
+  /// CUDA only: the chip and PTX features (dash-nvvm-pipeline options).
+  std::string chip = "sm_90a";
+  std::string features = "+ptx80";
+};
+
+/// A function on tensors with static shapes, compiled in process: for the
+/// host CPU, or for CUDA (host code that launches the kernels through the
+/// driver-only runtime). Arguments and results are dense row-major buffers
+/// owned by the caller.
 class CpuFunction {
 public:
   ~CpuFunction();
@@ -31,33 +43,46 @@ public:
   /// Compiles function `entry` of `module` (which is consumed). Fails with
   /// the located diagnostics of the pipeline when it cannot be compiled.
   static llvm::Expected<std::unique_ptr<CpuFunction>>
-  compile(mlir::ModuleOp module, llvm::StringRef entry);
+  compile(mlir::ModuleOp module, llvm::StringRef entry,
+          const CompileOptions &options = {});
 
   /// Compiles function `entry` of MLIR source text.
   static llvm::Expected<std::unique_ptr<CpuFunction>>
-  compileSource(llvm::StringRef source, llvm::StringRef entry);
+  compileSource(llvm::StringRef source, llvm::StringRef entry,
+                const CompileOptions &options = {});
 
   /// Compiles function `entry` of the MLIR source in `path`.
   static llvm::Expected<std::unique_ptr<CpuFunction>>
-  compileFile(llvm::StringRef path, llvm::StringRef entry);
+  compileFile(llvm::StringRef path, llvm::StringRef entry,
+              const CompileOptions &options = {});
 
   /// Compiles the attention function of `config` (buildAttentionModule).
   static llvm::Expected<std::unique_ptr<CpuFunction>>
-  compileAttention(const AttentionConfig &config);
+  compileAttention(const AttentionConfig &config,
+                   const CompileOptions &options = {});
 
   /// Compiles the gradient function of `config` (buildAttentionGradModule).
   static llvm::Expected<std::unique_ptr<CpuFunction>>
-  compileAttentionGrad(const AttentionConfig &config);
+  compileAttentionGrad(const AttentionConfig &config,
+                       const CompileOptions &options = {});
+
+  Target target() const { return compiledFor; }
 
   llvm::ArrayRef<TensorSpec> inputs() const { return inputSpecs; }
   llvm::ArrayRef<TensorSpec> outputs() const { return outputSpecs; }
   /// Seconds spent lowering and generating code.
   double compileSeconds() const { return compileTime; }
 
-  /// Runs the function: `inputs[i]` points at inputs()[i].numBytes() bytes,
-  /// `outputs[i]` at outputs()[i].numBytes() writable bytes.
+  /// Runs the function on host buffers: `inputs[i]` points at
+  /// inputs()[i].numBytes() bytes, `outputs[i]` at outputs()[i].numBytes()
+  /// writable bytes. For CUDA the buffers are staged through device memory.
   llvm::Error call(llvm::ArrayRef<const void *> inputs,
                    llvm::ArrayRef<void *> outputs) const;
+
+  /// Runs the function on buffers where its code runs: host memory for the
+  /// CPU, device memory for CUDA (what timing loops call).
+  llvm::Error callInPlace(llvm::ArrayRef<const void *> inputs,
+                          llvm::ArrayRef<void *> outputs) const;
 
 private:
   CpuFunction() = default;
@@ -66,6 +91,7 @@ private:
   std::string entryName;
   std::vector<TensorSpec> inputSpecs, outputSpecs;
   double compileTime = 0.0;
+  Target compiledFor = Target::Cpu;
 };
 
 /// A context with every dialect, extension and translation that dash

@@ -34,6 +34,48 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::init(true)};
 };
 
+/// Options of `dash-nvvm-pipeline`: dash ops on tensors to host LLVM code
+/// that launches NVIDIA kernels embedded as PTX or cubin.
+struct NVVMPipelineOptions : public PassPipelineOptions<NVVMPipelineOptions> {
+  PassOptions::Option<bool> differentiate{
+      *this, "differentiate",
+      llvm::cl::desc("First generate the gradient functions of functions "
+                     "marked dash.differentiate (dash-differentiate)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("Target chip: sm_80, sm_90a, ..."),
+      llvm::cl::init("sm_90a")};
+  PassOptions::Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features; +ptx80 works for sm_80 and sm_90a with "
+                     "CUDA 13"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Kernel format: isa (PTX text), bin (cubin), fatbin"),
+      llvm::cl::init("bin")};
+  PassOptions::Option<int> optLevel{
+      *this, "opt-level", llvm::cl::desc("Optimisation level of the kernels"),
+      llvm::cl::init(3)};
+  PassOptions::Option<int64_t> threadsPerBlock{
+      *this, "threads-per-block",
+      llvm::cl::desc("Threads per block of the generic kernels"),
+      llvm::cl::init(256)};
+  PassOptions::Option<bool> cWrappers{
+      *this, "c-wrappers",
+      llvm::cl::desc("Emit _mlir_ciface_ wrappers (memref descriptors by "
+                     "pointer) for every host function"),
+      llvm::cl::init(true)};
+  PassOptions::Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit (libdevice, ptxas); default: $CUDA_HOME "
+                     "or /usr/local/cuda"),
+      llvm::cl::init("")};
+};
+
+/// Adds `dash-nvvm-pipeline` to `pm` (anchored on builtin.module).
+void buildNVVMPipeline(OpPassManager &pm, const NVVMPipelineOptions &options);
+
 /// Adds `dash-cpu-pipeline` to `pm` (anchored on builtin.module).
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 

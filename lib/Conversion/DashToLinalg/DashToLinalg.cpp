@@ -289,9 +289,12 @@ struct LowerBlockPrior : OpRewritePattern<BlockPriorOp> {
 
     PriorMode mode = op.getPriorMode();
     AffineMap full = e.identity(4), row = e.map(4, {0, 1, 2});
+    // Unordered: a NaN pi (from a NaN input) stays in the support, so the
+    // prior and every output of the row become NaN instead of silently
+    // dropping the block for all heads of the group.
     auto inSupport = [&](ImplicitLocOpBuilder &nb, Value pi) {
       Emitter n(nb);
-      return arith::CmpFOp::create(nb, arith::CmpFPredicate::OGT, pi,
+      return arith::CmpFOp::create(nb, arith::CmpFPredicate::UGT, pi,
                                    n.floatConst(f32, 0.0));
     };
     // Centered prior: mean of log pi over the support S_i.
@@ -418,7 +421,9 @@ struct LowerSparseAttention : OpRewritePattern<SparseAttentionOp> {
                                     nb, a[0], math::LogOp::create(nb, a[1]))};
                               });
 
-    // O[b, g, r, i, d] = sum_j exp(s[.., i, j] - lse) V[b, g, j, d].
+    // O[b, g, r, i, d] = sum_j exp(s[.., i, j] - lse) V[b, g, j, d] over the
+    // keys the query attends to: a masked key (s = -inf) is skipped rather
+    // than multiplied by 0, so a NaN in V reaches only the rows that see it.
     SmallVector<int64_t> outShape(rowShape);
     outShape.push_back(headDim);
     Value out = e.generic1(
@@ -430,7 +435,11 @@ struct LowerSparseAttention : OpRewritePattern<SparseAttentionOp> {
           Emitter n(nb);
           Value p = probabilitiesFromLse(nb, a[0], a[1], ct);
           Value prod = arith::MulFOp::create(nb, p, n.castFloat(a[2], ct));
-          return SmallVector<Value>{arith::AddFOp::create(nb, a[3], prod)};
+          Value sum = arith::AddFOp::create(nb, a[3], prod);
+          Value masked = arith::CmpFOp::create(nb, arith::CmpFPredicate::OEQ,
+                                               a[0], n.floatConst(ct, -kInf));
+          return SmallVector<Value>{
+              arith::SelectOp::create(nb, masked, a[3], sum)};
         });
     Value output = e.castInto(collapseHeads(e, out), op.getOutputInit());
     Value lseOut = e.castInto(collapseHeads(e, lse), op.getLseInit());

@@ -143,12 +143,15 @@ struct LowerSparseAttentionGrad : OpRewritePattern<SparseAttentionGradOp> {
           return SmallVector<Value>{arith::AddFOp::create(nb, a[0], a[1])};
         });
     int64_t blocks = numBlocks(seqLen, bk);
-    SmallVector<int64_t> padded = {s[0], s[1], s[3], blocks * bk};
-    if (blocks * bk != seqLen)
+    // A single block is summed whole: padding it to block_size tokens could
+    // allocate far more than N (block sizes up to 2^63 - 1 are valid).
+    int64_t group = blocks == 1 ? seqLen : bk;
+    SmallVector<int64_t> padded = {s[0], s[1], s[3], blocks * group};
+    if (blocks * group != seqLen)
       dGroup = tensor::createPadHighOp(RankedTensorType::get(padded, ct),
                                        dGroup, e.floatConst(ct, 0.0),
                                        /*nofold=*/false, b.getLoc(), b);
-    Value perBlock = e.expand(dGroup, {s[0], s[1], s[3], blocks, bk},
+    Value perBlock = e.expand(dGroup, {s[0], s[1], s[3], blocks, group},
                               {{0}, {1}, {2}, {3, 4}});
     Value dPrior = e.generic1(
         perBlock, e.filled({s[0], s[1], s[3], blocks}, ct, 0.0),

@@ -28,9 +28,10 @@
 
 namespace mlir::dash {
 
-/// Number of key blocks `M = ceil(n / blockSize)`.
+/// Number of key blocks `M = ceil(n / blockSize)`, without forming
+/// `n + blockSize - 1`, which overflows for block sizes near 2^63.
 inline int64_t numBlocks(int64_t n, int64_t blockSize) {
-  return (n + blockSize - 1) / blockSize;
+  return n / blockSize + (n % blockSize != 0);
 }
 
 /// Number of complete key blocks `Mc = floor(n / blockSize)`; only these have

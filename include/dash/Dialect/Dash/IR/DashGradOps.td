@@ -246,9 +246,9 @@ def Dash_AttentionGradOp : Dash_Op<"attention_grad", [Pure]> {
   let assemblyFormat = [{
     $query `,` $key `,` $value (`summary` $summary_query^)? `output` $output
       `lse` $lse `grad` $output_grad attr-dict `:` type($query) `,` type($key)
-      `,` type($value) (`,` type($summary_query)^)? `,` type($output) `,`
-      type($lse) `,` type($output_grad) `->` type($query_grad) `,`
-      type($key_grad) `,` type($value_grad)
+      `,` type($value) `,` type($output) `,` type($lse) `,`
+      type($output_grad) (`,` type($summary_query)^)? `->`
+      type($query_grad) `,` type($key_grad) `,` type($value_grad)
       (`,` type($summary_query_grad)^)?
   }];
   let hasVerifier = 1;

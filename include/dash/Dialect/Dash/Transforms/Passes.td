@@ -61,4 +61,39 @@ def DashMemRefCopyToLinalg : Pass<"dash-memref-copy-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def DashMapParallelLoopsToGPU : Pass<"dash-map-parallel-loops-to-gpu"> {
+  let summary = "Map every top-level scf.parallel to a 1-D grid of thread blocks";
+  let description = [{
+    Each outermost `scf.parallel` (one per bufferized linalg op) has its
+    dimensions collapsed into one, which is tiled by `threads-per-block`: the
+    tile loop is mapped to blocks and the loop inside a tile to threads, so
+    every output element gets a thread whatever the op's rank. Parallel loops
+    nested inside stay sequential in the thread. Run
+    `convert-parallel-loops-to-gpu` next. This is the correctness-first
+    mapping of the generic CUDA path; the attention kernels proper are built
+    explicitly.
+  }];
+  let options = [
+    Option<"threadsPerBlock", "threads-per-block", "int64_t", "256",
+           "Threads of each block">
+  ];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def DashHostBuffersToGPU : Pass<"dash-host-buffers-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Allocate the buffers of host code in device memory";
+  let description = [{
+    After bufferization and outlining to GPU kernels, the temporary buffers
+    a host function allocates are only touched by kernels: `memref.alloc`
+    and `memref.dealloc` become `gpu.alloc` and `gpu.dealloc` (device
+    memory), and constants (`memref.get_global`, e.g. folded splats) are
+    copied to device memory freed at return. Function arguments are the
+    caller's device buffers.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // DASH_DIALECT_DASH_TRANSFORMS_PASSES_TD

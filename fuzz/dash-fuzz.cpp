@@ -1,0 +1,127 @@
+//===- dash-fuzz.cpp - libFuzzer target over parse, verify, dash passes --===//
+//
+// Each input is MLIR text. It is parsed and verified in a context with every
+// upstream dialect and the dash dialect; when it verifies, dash-decompose,
+// dash-to-linalg and (for functions marked dash.differentiate)
+// dash-differentiate run on copies of it. Diagnostics are captured, never
+// printed. Besides sanitizer reports and crashes, the target traps on two
+// silent failures that assertions-off MLIR would otherwise let through:
+//   - a pass that fails without emitting an error (an unlocated failure);
+//   - a pass that succeeds but leaves IR that does not verify.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dash/Conversion/Passes.h"
+#include "dash/Dialect/Dash/Transforms/Passes.h"
+#include "dash/JIT/CpuFunction.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdint>
+#include <cstdlib>
+
+using namespace mlir;
+
+namespace {
+
+/// Counts error diagnostics and keeps their text for the report of a
+/// finding; nothing reaches stderr.
+struct CapturedDiagnostics {
+  explicit CapturedDiagnostics(MLIRContext *context)
+      : handler(context, [this](Diagnostic &diag) {
+          if (diag.getSeverity() == DiagnosticSeverity::Error)
+            ++errors;
+          llvm::raw_string_ostream(text)
+              << diag.getLocation() << ": " << diag << "\n";
+          return success();
+        }) {}
+
+  int errors = 0;
+  std::string text;
+  ScopedDiagnosticHandler handler;
+};
+
+/// Reports a finding and stops: libFuzzer saves the input as a crash.
+[[noreturn]] void finding(const char *stage, const char *what,
+                          const CapturedDiagnostics &diagnostics,
+                          ModuleOp module) {
+  llvm::errs() << "dash-fuzz: " << stage << ": " << what << "\n"
+               << diagnostics.text;
+  if (module) {
+    OpPrintingFlags flags;
+    flags.assumeVerified().elideLargeElementsAttrs();
+    module->print(llvm::errs(), flags);
+    llvm::errs() << "\n";
+  }
+  __builtin_trap();
+}
+
+using PassFactory = std::unique_ptr<Pass> (*)();
+
+/// Runs `passes` one at a time on a copy of `source`, checking the two
+/// properties above after each.
+void runStage(const char *stage, ModuleOp source,
+              ArrayRef<PassFactory> passes) {
+  OwningOpRef<ModuleOp> module(source.clone());
+  MLIRContext *context = module->getContext();
+  CapturedDiagnostics diagnostics(context);
+  for (PassFactory pass : passes) {
+    PassManager pm(context);
+    // Verified below, so that a pass producing invalid IR is told apart from
+    // a pass rejecting its input.
+    pm.enableVerifier(false);
+    pm.addPass(pass());
+    if (failed(pm.run(*module))) {
+      if (diagnostics.errors == 0)
+        finding(stage, "a pass failed without an error diagnostic",
+                diagnostics, ModuleOp());
+      return;
+    }
+    if (failed(verify(*module)))
+      finding(stage, "a pass succeeded but its output does not verify",
+              diagnostics, *module);
+  }
+}
+
+bool hasFunctionToDifferentiate(ModuleOp module) {
+  for (auto func : module.getOps<func::FuncOp>())
+    if (func->hasAttr("dash.differentiate"))
+      return true;
+  return false;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  std::unique_ptr<MLIRContext> context = ::dash::createCompilerContext();
+  // One thread: the fuzzer runs many inputs, each small.
+  context->disableMultithreading();
+  OwningOpRef<ModuleOp> module;
+  {
+    CapturedDiagnostics diagnostics(context.get());
+    module = parseSourceString<ModuleOp>(
+        llvm::StringRef(reinterpret_cast<const char *>(data), size),
+        ParserConfig(context.get(), /*verifyAfterParse=*/true));
+    if (!module) {
+      if (diagnostics.errors == 0)
+        finding("parse", "the input was rejected without an error",
+                diagnostics, ModuleOp());
+      return 0;
+    }
+  }
+
+  runStage("dash-decompose", *module, {mlir::dash::createDashDecompose});
+  runStage("dash-to-linalg", *module, {mlir::dash::createDashToLinalg});
+  if (hasFunctionToDifferentiate(*module))
+    runStage("dash-differentiate", *module,
+             {mlir::dash::createDashDifferentiate,
+              mlir::dash::createDashToLinalg});
+  return 0;
+}

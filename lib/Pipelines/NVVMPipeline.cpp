@@ -1,0 +1,76 @@
+//===- NVVMPipeline.cpp - dash-nvvm-pipeline -----------------------------===//
+//
+// dash ops -> linalg on tensors -> one-shot bufferization -> parallel loops
+// -> one GPU thread per output element -> outlined kernels -> NVVM -> PTX or
+// cubin embedded in host LLVM code that calls the mgpu* runtime ABI. This is
+// the correctness-first CUDA path: every dash op (forward and gradient) runs
+// on the GPU through it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TensorToBuffers.h"
+#include "dash/Conversion/Passes.h"
+#include "dash/Dialect/Dash/Transforms/Passes.h"
+#include "dash/Pipelines/Pipelines.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+#include <cstdlib>
+
+using namespace mlir;
+
+void mlir::dash::buildNVVMPipeline(OpPassManager &pm,
+                                   const NVVMPipelineOptions &options) {
+  dash::addTensorToBuffers(pm, options.differentiate,
+                           /*fuseElementwise=*/true,
+                           /*resultsToOutParams=*/true);
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  DashMapParallelLoopsToGPUOptions mapping;
+  mapping.threadsPerBlock = options.threadsPerBlock;
+  pm.addPass(createDashMapParallelLoopsToGPU(mapping));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createConvertParallelLoopToGpuPass());
+  pm.addNestedPass<func::FuncOp>(createDashHostBuffersToGPU());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = options.features;
+  target.optLevel = options.optLevel;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createStripDebugInfoPass());
+  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(LLVM::createNVVMOptimizeForTargetPass());
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+
+  if (options.cWrappers)
+    pm.addNestedPass<func::FuncOp>(LLVM::createLLVMRequestCWrappersPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  std::string toolkit = options.toolkit;
+  if (toolkit.empty()) {
+    const char *home = std::getenv("CUDA_HOME");
+    toolkit = home ? home : "/usr/local/cuda";
+  }
+  binary.toolkitPath = toolkit;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}

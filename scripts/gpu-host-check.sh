@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs Dash's GPU tests on a GPU host without MLIR packages: unpacks the MLIR
+# runtime .debs carried in .gpu/debs, runs the CUDA tests and the sanitizers,
+# and writes logs to $OUT (or ./gpu-out). Usage: scripts/gpu-host-check.sh
+set -uo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=${OUT:-$here/gpu-out}
+mkdir -p "$out" /tmp/mlir
+for deb in "$here"/.gpu/debs/*.deb; do dpkg -x "$deb" /tmp/mlir; done
+export LD_LIBRARY_PATH=/tmp/mlir/usr/lib/llvm-22/lib:/tmp/mlir/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
+export PATH=/usr/local/cuda/bin:$PATH CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
+bin="$here/.gpu/bin"
+{
+  echo "card: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
+  echo "commit: $(cat "$here/.gpu/commit" 2>/dev/null)"
+  echo "ptxas: $(ptxas --version | tail -1)"
+} | tee "$out/summary.txt"
+"$bin/DashGPUTests" --gtest_color=no 2>&1 | tee "$out/gpu-tests.log" | grep -E "^\[ +(OK|FAILED|SKIPPED) +\]|rel_l2|Failure|error"
+tests_rc=${PIPESTATUS[0]}
+sanitize() {
+  compute-sanitizer --tool "$1" --error-exitcode 9 "$bin/DashGPUTests" \
+    --gtest_filter='Matrix/CudaAttention.ForwardAndBackwardMatchOracle/0' \
+    >"$out/$1.log" 2>&1
+  echo "$1 rc=$? $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/$1.log" | tail -1)"
+}
+{
+  echo "gpu tests rc=$tests_rc ($(grep -c '^\[       OK \]' "$out/gpu-tests.log") ok, $(grep -c '^\[  FAILED  \]' "$out/gpu-tests.log") failed lines)"
+  sanitize memcheck
+  sanitize racecheck
+} | tee -a "$out/summary.txt"

@@ -1,0 +1,544 @@
+//===- EdgeCaseTest.cpp - Spec section 5 edge cases on the CPU -----------===//
+//
+// The shapes and values spec section 5 says must work, compiled through
+// dash-cpu-pipeline and checked against the double-precision oracle, plus the
+// documented behaviour for inputs outside the contract (docs/limits.md): a
+// row without any key gets lse = -inf and O = 0, and a NaN input makes NaN
+// exactly the outputs that depend on it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dash/Check/Check.h"
+#include "dash/JIT/CpuFunction.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace dash;
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+/// As in CpuAttentionTest: selection decisions closer than this to tau (in x
+/// units) can flip under f32 rounding of logits of order one.
+constexpr double kMinMargin = 2e-6;
+
+/// Runs the compiled attention of `config` on `data`.
+void run(const CpuFunction &function, const check::AttentionData &data,
+         check::AttentionOutputs &outputs) {
+  std::vector<const void *> inputs;
+  for (const auto &buffer : data.buffers)
+    inputs.push_back(buffer.data());
+  llvm::Error error = function.call(
+      inputs, {outputs.out.data(), outputs.lse.data(), outputs.counts.data()});
+  ASSERT_FALSE(static_cast<bool>(error)) << llvm::toString(std::move(error));
+}
+
+std::unique_ptr<CpuFunction> compile(const AttentionConfig &config) {
+  auto function = CpuFunction::compileAttention(config);
+  if (!function) {
+    ADD_FAILURE() << config.str() << ": "
+                  << llvm::toString(function.takeError());
+    return nullptr;
+  }
+  return std::move(*function);
+}
+
+/// Compiles `config`, runs it on `data` and compares with `reference` at the
+/// spec's tolerance; the outputs are returned for further checks.
+void expectMatchesOracle(const AttentionConfig &config,
+                         const check::AttentionData &data,
+                         const oracle::ForwardResult &reference,
+                         check::AttentionOutputs &outputs) {
+  std::unique_ptr<CpuFunction> function = compile(config);
+  ASSERT_TRUE(function);
+  ASSERT_NO_FATAL_FAILURE(run(*function, data, outputs));
+  check::Comparison result = check::compare(config, outputs, reference);
+  EXPECT_TRUE(result.passes(config.dtype))
+      << config.str() << ": " << result.str();
+}
+
+/// Seeded inputs with a clear selection margin, run and compared.
+void expectMatchesOracle(const AttentionConfig &config, uint64_t seed,
+                         check::AttentionOutputs &outputs) {
+  check::AttentionData data;
+  oracle::ForwardResult reference;
+  uint64_t usedSeed = 0;
+  ASSERT_TRUE(check::drawWithMargin(config, seed, kMinMargin, 50, data,
+                                    reference, usedSeed))
+      << "no input with a clear selection margin for " << config.str();
+  expectMatchesOracle(config, data, reference, outputs);
+}
+
+AttentionConfig smallConfig() {
+  AttentionConfig c;
+  c.batch = 1;
+  c.heads = 4;
+  c.kvHeads = 2;
+  c.seqLen = 96;
+  c.headDim = 16;
+  c.blockSize = 32;
+  c.prior = Prior::Raw;
+  c.withSummaryQuery = true;
+  return c;
+}
+
+/// Index of `counts` [B, Hkv, N] for row (b, g, i).
+int64_t countIndex(const AttentionConfig &c, int64_t b, int64_t g, int64_t i) {
+  return (b * c.kvHeads + g) * c.seqLen + i;
+}
+
+//===----------------------------------------------------------------------===//
+// Shapes
+//===----------------------------------------------------------------------===//
+
+TEST(EdgeCases, SequenceShorterThanBlock) {
+  AttentionConfig c = smallConfig();
+  c.seqLen = 40;
+  c.blockSize = 64;
+  check::AttentionOutputs outputs(c);
+  ASSERT_NO_FATAL_FAILURE(expectMatchesOracle(c, 101, outputs));
+  // No complete block, so nothing to route: only the query's own block.
+  for (int32_t count : outputs.counts)
+    EXPECT_EQ(count, 1);
+}
+
+TEST(EdgeCases, SequenceNotMultipleOfBlock) {
+  // 100 = 3 * 32 + 4: the partial last block is only ever a diagonal block.
+  AttentionConfig c = smallConfig();
+  c.seqLen = 100;
+  c.localBlocks = 1;
+  check::AttentionOutputs outputs(c);
+  expectMatchesOracle(c, 103, outputs);
+}
+
+TEST(EdgeCases, QueriesInFirstBlockSeeOnlyTheirBlock) {
+  AttentionConfig c = smallConfig();
+  c.initBlocks = 2;
+  check::AttentionOutputs outputs(c);
+  ASSERT_NO_FATAL_FAILURE(expectMatchesOracle(c, 107, outputs));
+  for (int64_t g = 0; g < c.kvHeads; ++g)
+    for (int64_t i = 0; i < c.blockSize; ++i)
+      EXPECT_EQ(outputs.counts[countIndex(c, 0, g, i)], 1) << "query " << i;
+}
+
+TEST(EdgeCases, OneQueryHeadPerGroup) {
+  AttentionConfig c = smallConfig();
+  c.heads = c.kvHeads = 3;
+  check::AttentionOutputs outputs(c);
+  expectMatchesOracle(c, 109, outputs);
+}
+
+TEST(EdgeCases, AllQueryHeadsInOneGroup) {
+  AttentionConfig c = smallConfig();
+  c.heads = 4;
+  c.kvHeads = 1;
+  c.prior = Prior::Centered;
+  check::AttentionOutputs outputs(c);
+  expectMatchesOracle(c, 113, outputs);
+}
+
+TEST(EdgeCases, HeadDim64And128) {
+  for (int64_t headDim : {64, 128}) {
+    AttentionConfig c = smallConfig();
+    c.headDim = headDim;
+    check::AttentionOutputs outputs(c);
+    expectMatchesOracle(c, 127, outputs);
+  }
+}
+
+TEST(EdgeCases, HalfAndDoublePrecision) {
+  // f32 and bf16 are covered by CpuAttentionTest; docs/limits.md lists f16
+  // and f64 as supported too.
+  for (ElementType dtype : {ElementType::F16, ElementType::F64}) {
+    AttentionConfig c = smallConfig();
+    c.dtype = dtype;
+    check::AttentionOutputs outputs(c);
+    expectMatchesOracle(c, 173, outputs);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Values
+//===----------------------------------------------------------------------===//
+
+TEST(EdgeCases, HugeRoutingLogitsKeepOneBlock) {
+  // gamma = 1e4 puts the routing logits near 1e4: entmax keeps exactly one
+  // routed block next to the query's own block, for alpha = 1.5 and
+  // sparsemax alike. One query head per group, so that the pooled support is
+  // that head's.
+  for (double alpha : {1.5, 2.0}) {
+    AttentionConfig c = smallConfig();
+    c.heads = c.kvHeads = 2;
+    c.gamma = 1e4;
+    c.alpha = alpha;
+    check::AttentionOutputs outputs(c);
+    ASSERT_NO_FATAL_FAILURE(expectMatchesOracle(c, 131, outputs));
+    for (int64_t g = 0; g < c.kvHeads; ++g)
+      for (int64_t i = 0; i < c.seqLen; ++i)
+        EXPECT_EQ(outputs.counts[countIndex(c, 0, g, i)],
+                  i < c.blockSize ? 1 : 2)
+            << "alpha " << alpha << " query " << i;
+  }
+}
+
+/// Largest minus second largest biased score of each (b, h, i) row, from
+/// the oracle's prior: how far the row's softmax is from a tie.
+std::vector<double> scoreGaps(const AttentionConfig &config,
+                              const check::AttentionData &data,
+                              const oracle::ForwardResult &reference) {
+  oracle::Config o = check::toOracle(config);
+  int64_t groups = config.heads / config.kvHeads, m = o.numBlocks();
+  std::vector<double> gaps;
+  for (int64_t b = 0; b < config.batch; ++b)
+    for (int64_t h = 0; h < config.heads; ++h)
+      for (int64_t i = 0; i < config.seqLen; ++i) {
+        int64_t g = h / groups;
+        const double *q =
+            &data.q[((b * config.heads + h) * config.seqLen + i) *
+                    config.headDim];
+        double first = -kInf, second = -kInf;
+        for (int64_t j = 0; j <= i; ++j) {
+          double prior =
+              reference
+                  .logPrior[((b * config.kvHeads + g) * config.seqLen + i) * m +
+                            j / config.blockSize];
+          if (prior == -kInf)
+            continue;
+          const double *k =
+              &data.k[((b * config.kvHeads + g) * config.seqLen + j) *
+                      config.headDim];
+          double s = 0;
+          for (int64_t d = 0; d < config.headDim; ++d)
+            s += q[d] * k[d];
+          s = s * o.effectiveScale() + prior;
+          if (s > first) {
+            second = first;
+            first = s;
+          } else if (s > second) {
+            second = s;
+          }
+        }
+        gaps.push_back(first - second);
+      }
+  return gaps;
+}
+
+TEST(EdgeCases, HugeAttentionLogits) {
+  // Q scaled so that the fine scores reach about 1e4 and the routing logits
+  // about 1e3: nothing overflows and the LSE and counts match the oracle.
+  // O is compared on the rows where it is well-conditioned: f32 scores of
+  // 1e4 carry absolute errors near 1e-3, so only rows whose best score leads
+  // the next by 30 (the runner-up weight is below 1e-13) are determined to
+  // the spec's tolerance.
+  AttentionConfig c = smallConfig();
+  c.prior = Prior::Centered;
+  check::AttentionData data;
+  oracle::ForwardResult reference;
+  bool found = false;
+  for (uint64_t seed = 137; seed < 187 && !found; ++seed) {
+    data = check::randomInputs(c, seed);
+    for (double &x : data.q)
+      x *= 2500.0;
+    check::packInputs(c, data);
+    reference =
+        oracle::forward(check::toOracle(c), data.q, data.k, data.v, data.w);
+    // f32 routing logits near 1e3 are off by about 1e-3.
+    found = reference.minMargin >= 1e-2;
+  }
+  ASSERT_TRUE(found) << "no input with a clear selection margin";
+  double largest = 0;
+  for (double lse : reference.lse)
+    largest = std::max(largest, std::abs(lse));
+  ASSERT_GT(largest, 5e3) << "the scaled logits are not large";
+
+  std::unique_ptr<CpuFunction> function = compile(c);
+  ASSERT_TRUE(function);
+  check::AttentionOutputs outputs(c);
+  ASSERT_NO_FATAL_FAILURE(run(*function, data, outputs));
+  check::Comparison all = check::compare(c, outputs, reference);
+  EXPECT_TRUE(all.finite) << all.str();
+  EXPECT_EQ(all.countMismatches, 0);
+  EXPECT_LE(all.lseRelL2, check::tolerance(c.dtype)) << all.str();
+
+  std::vector<double> out =
+      check::decode(outputs.out.data(), reference.out.size(), c.dtype);
+  std::vector<double> gaps = scoreGaps(c, data, reference);
+  std::vector<double> kept, expected;
+  for (size_t row = 0; row < gaps.size(); ++row) {
+    if (gaps[row] < 30.0)
+      continue;
+    for (int64_t d = 0; d < c.headDim; ++d) {
+      kept.push_back(out[row * c.headDim + d]);
+      expected.push_back(reference.out[row * c.headDim + d]);
+    }
+  }
+  ASSERT_GT(kept.size(), out.size() / 2) << "too few well-conditioned rows";
+  EXPECT_LE(check::relativeL2(kept, expected), check::tolerance(c.dtype));
+}
+
+TEST(EdgeCases, AllEqualLogits) {
+  // Identical keys: every block summary and every routing logit of a query
+  // are equal, so entmax keeps every candidate with the same probability and
+  // each query attends to all of its blocks.
+  AttentionConfig c = smallConfig();
+  c.prior = Prior::Centered;
+  check::AttentionData data = check::randomInputs(c, 139);
+  for (int64_t g = 0; g < c.kvHeads; ++g)
+    for (int64_t j = 1; j < c.seqLen; ++j)
+      for (int64_t d = 0; d < c.headDim; ++d)
+        data.k[(g * c.seqLen + j) * c.headDim + d] =
+            data.k[g * c.seqLen * c.headDim + d];
+  check::packInputs(c, data);
+  oracle::ForwardResult reference =
+      oracle::forward(check::toOracle(c), data.q, data.k, data.v, data.w);
+  check::AttentionOutputs outputs(c);
+  ASSERT_NO_FATAL_FAILURE(expectMatchesOracle(c, data, reference, outputs));
+  for (int64_t g = 0; g < c.kvHeads; ++g)
+    for (int64_t i = 0; i < c.seqLen; ++i)
+      EXPECT_EQ(outputs.counts[countIndex(c, 0, g, i)], i / c.blockSize + 1)
+          << "query " << i;
+}
+
+//===----------------------------------------------------------------------===//
+// Rows without any key (dash.sparse_attention with a hand-written prior)
+//===----------------------------------------------------------------------===//
+
+/// dash.sparse_attention compiled alone, B = 1, H = 2, Hkv = 1, N = 64,
+/// D = 16, four blocks of 16, with this log-prior: rows 0-7 select only block
+/// 3, which is after them (causal: no key); rows 8-15 block 0; rows 16-31
+/// nothing; rows 32-47 only block 0 (not their own block); rows 48-63 blocks
+/// 0-2 with different priors. Block 3 is never attended to.
+class HandWrittenPrior : public testing::Test {
+protected:
+  static constexpr int64_t kHeads = 2, kN = 64, kD = 16, kBlock = 16,
+                           kBlocks = 4;
+
+  void SetUp() override {
+    auto compiled = CpuFunction::compileSource(R"mlir(
+func.func @f(%q: tensor<1x2x64x16xf32>, %k: tensor<1x1x64x16xf32>,
+             %v: tensor<1x1x64x16xf32>, %prior: tensor<1x1x64x4xf32>)
+    -> (tensor<1x2x64x16xf32>, tensor<1x2x64xf32>) {
+  %oi = tensor.empty() : tensor<1x2x64x16xf32>
+  %li = tensor.empty() : tensor<1x2x64xf32>
+  %o, %lse = dash.sparse_attention ins(%q, %k, %v, %prior :
+      tensor<1x2x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>,
+      tensor<1x1x64x4xf32>)
+      outs(%oi, %li : tensor<1x2x64x16xf32>, tensor<1x2x64xf32>)
+      {block_size = 16}
+  return %o, %lse : tensor<1x2x64x16xf32>, tensor<1x2x64xf32>
+}
+)mlir",
+                                               "f");
+    ASSERT_TRUE(static_cast<bool>(compiled))
+        << llvm::toString(compiled.takeError());
+    function = std::move(*compiled);
+
+    prior.assign(kN * kBlocks, -kInf);
+    for (int64_t i = 0; i < kN; ++i) {
+      int64_t own = i / kBlock;
+      if (i < 8)
+        setPrior(i, 3, 0.0);
+      else if (own == 0 || own == 2)
+        setPrior(i, 0, 0.5);
+      else if (own == 3)
+        for (int64_t c = 0; c < 3; ++c)
+          setPrior(i, c, -0.25 * c);
+    }
+    config.heads = kHeads;
+    config.kvHeads = 1;
+    config.seqLen = kN;
+    config.headDim = kD;
+    config.blockSize = kBlock;
+    data = check::randomInputs(config, 149);
+  }
+
+  void setPrior(int64_t i, int64_t c, double value) {
+    prior[i * kBlocks + c] = value;
+  }
+
+  bool rowHasKey(int64_t i) const {
+    for (int64_t c = 0; c <= i / kBlock; ++c)
+      if (prior[i * kBlocks + c] != -kInf)
+        return true;
+    return false;
+  }
+
+  /// Runs the function on `data` and `prior`: O as double, LSE.
+  void run(std::vector<double> &out, std::vector<float> &lse) {
+    std::vector<char> priorBuffer = check::encode(prior, ElementType::F32);
+    std::vector<char> outBuffer(kHeads * kN * kD * sizeof(float));
+    lse.assign(kHeads * kN, 0.0f);
+    llvm::Error error =
+        function->call({data.buffers[0].data(), data.buffers[1].data(),
+                        data.buffers[2].data(), priorBuffer.data()},
+                       {outBuffer.data(), lse.data()});
+    ASSERT_FALSE(static_cast<bool>(error)) << llvm::toString(std::move(error));
+    out = check::decode(outBuffer.data(), kHeads * kN * kD, ElementType::F32);
+  }
+
+  std::unique_ptr<CpuFunction> function;
+  std::vector<double> prior;
+  AttentionConfig config;
+  check::AttentionData data;
+};
+
+TEST_F(HandWrittenPrior, RowsWithoutKeysGiveZeroOutputAndMinusInfLse) {
+  std::vector<double> out;
+  std::vector<float> lse;
+  ASSERT_NO_FATAL_FAILURE(run(out, lse));
+  std::vector<double> expectedLse;
+  std::vector<double> expected = oracle::fineAttention(
+      check::toOracle(config), data.q, data.k, data.v, prior, &expectedLse);
+  std::vector<double> kept, keptExpected, keptLse, keptExpectedLse;
+  int64_t emptyRows = 0;
+  for (int64_t h = 0; h < kHeads; ++h)
+    for (int64_t i = 0; i < kN; ++i) {
+      int64_t row = h * kN + i;
+      if (!rowHasKey(i)) {
+        ++emptyRows;
+        EXPECT_EQ(lse[row], -INFINITY) << "head " << h << " query " << i;
+        for (int64_t d = 0; d < kD; ++d)
+          EXPECT_EQ(out[row * kD + d], 0.0) << "head " << h << " query " << i;
+        continue;
+      }
+      keptLse.push_back(lse[row]);
+      keptExpectedLse.push_back(expectedLse[row]);
+      for (int64_t d = 0; d < kD; ++d) {
+        kept.push_back(out[row * kD + d]);
+        keptExpected.push_back(expected[row * kD + d]);
+      }
+    }
+  EXPECT_EQ(emptyRows, kHeads * (8 + kBlock));
+  EXPECT_LE(check::relativeL2(kept, keptExpected),
+            check::tolerance(config.dtype));
+  EXPECT_LE(check::relativeL2(keptLse, keptExpectedLse),
+            check::tolerance(config.dtype));
+}
+
+TEST_F(HandWrittenPrior, NaNValueReachesOnlyRowsAttendingToIt) {
+  // Token 20 (block 1) is attended to by rows 48-63 only: rows 21-47 come
+  // after it but do not select block 1, and rows without keys stay O = 0.
+  // Only feature 7 of V is NaN, so only feature 7 of O is.
+  std::vector<double> cleanOut, out;
+  std::vector<float> cleanLse, lse;
+  ASSERT_NO_FATAL_FAILURE(run(cleanOut, cleanLse));
+  data.v[20 * kD + 7] = std::nan("");
+  check::packInputs(config, data);
+  ASSERT_NO_FATAL_FAILURE(run(out, lse));
+  EXPECT_EQ(lse, cleanLse) << "V does not enter the LSE";
+  for (int64_t h = 0; h < kHeads; ++h)
+    for (int64_t i = 0; i < kN; ++i)
+      for (int64_t d = 0; d < kD; ++d) {
+        int64_t at = (h * kN + i) * kD + d;
+        if (i >= 48 && d == 7)
+          EXPECT_TRUE(std::isnan(out[at])) << "head " << h << " query " << i;
+        else
+          EXPECT_EQ(out[at], cleanOut[at]) << "head " << h << " query " << i;
+      }
+}
+
+//===----------------------------------------------------------------------===//
+// NaN inputs
+//===----------------------------------------------------------------------===//
+
+/// The compiled attention of `config` on clean inputs and on the same inputs
+/// with `poison` applied; the test then checks which outputs changed.
+struct PoisonRun {
+  check::AttentionOutputs clean, poisoned;
+  explicit PoisonRun(const AttentionConfig &c) : clean(c), poisoned(c) {}
+};
+
+void runPoisoned(const AttentionConfig &config, uint64_t seed,
+                 llvm::function_ref<void(check::AttentionData &)> poison,
+                 PoisonRun &result) {
+  std::unique_ptr<CpuFunction> function = compile(config);
+  ASSERT_TRUE(function);
+  check::AttentionData data = check::randomInputs(config, seed);
+  ASSERT_NO_FATAL_FAILURE(run(*function, data, result.clean));
+  poison(data);
+  check::packInputs(config, data);
+  ASSERT_NO_FATAL_FAILURE(run(*function, data, result.poisoned));
+}
+
+/// Checks O and LSE of row (h, i): NaN when `affected`, else bitwise equal to
+/// the clean run (and finite).
+void expectRow(const AttentionConfig &c, const PoisonRun &r, int64_t h,
+               int64_t i, bool affected) {
+  int64_t row = h * c.seqLen + i;
+  std::vector<double> clean = check::decode(
+      r.clean.out.data() + row * c.headDim * sizeof(float), c.headDim, c.dtype);
+  std::vector<double> poisoned =
+      check::decode(r.poisoned.out.data() + row * c.headDim * sizeof(float),
+                    c.headDim, c.dtype);
+  if (affected) {
+    EXPECT_TRUE(std::isnan(r.poisoned.lse[row]))
+        << "head " << h << " query " << i;
+    for (double x : poisoned)
+      EXPECT_TRUE(std::isnan(x)) << "head " << h << " query " << i;
+    return;
+  }
+  EXPECT_TRUE(std::isfinite(r.poisoned.lse[row]));
+  EXPECT_EQ(r.poisoned.lse[row], r.clean.lse[row])
+      << "head " << h << " query " << i;
+  EXPECT_EQ(poisoned, clean) << "head " << h << " query " << i;
+}
+
+TEST(EdgeCases, NaNQueryMakesItsRowNaNInItsGroup) {
+  // A NaN in query (h = 1, i = 50) makes the routing probabilities of row 50
+  // NaN; they are pooled over the group (heads 0 and 1), so row 50 is NaN in
+  // both heads of group 0, and every other output is unchanged.
+  AttentionConfig c = smallConfig();
+  c.prior = Prior::Centered;
+  constexpr int64_t kHead = 1, kQuery = 50;
+  PoisonRun r(c);
+  ASSERT_NO_FATAL_FAILURE(runPoisoned(
+      c, 151,
+      [&](check::AttentionData &data) {
+        data.q[(kHead * c.seqLen + kQuery) * c.headDim + 3] = std::nan("");
+      },
+      r));
+  for (int64_t h = 0; h < c.heads; ++h)
+    for (int64_t i = 0; i < c.seqLen; ++i)
+      expectRow(c, r, h, i, /*affected=*/i == kQuery && h < 2);
+}
+
+TEST(EdgeCases, NaNQueryInFirstBlockStaysInItsHead) {
+  // Queries of block 0 have no routing candidate: a NaN there reaches only
+  // the fine attention of its own head.
+  AttentionConfig c = smallConfig();
+  constexpr int64_t kHead = 2, kQuery = 7;
+  PoisonRun r(c);
+  ASSERT_NO_FATAL_FAILURE(runPoisoned(
+      c, 157,
+      [&](check::AttentionData &data) {
+        data.q[(kHead * c.seqLen + kQuery) * c.headDim] = std::nan("");
+      },
+      r));
+  for (int64_t h = 0; h < c.heads; ++h)
+    for (int64_t i = 0; i < c.seqLen; ++i)
+      expectRow(c, r, h, i, /*affected=*/i == kQuery && h == kHead);
+}
+
+TEST(EdgeCases, NaNKeyReachesLaterQueriesOfItsGroup) {
+  // A NaN in key (g = 1, j = 40) poisons the summary of block 1 and the
+  // scores against token 40: every query from 40 on in heads 2 and 3 (group
+  // 1) is NaN, earlier queries and group 0 are unchanged.
+  AttentionConfig c = smallConfig();
+  constexpr int64_t kGroup = 1, kToken = 40;
+  PoisonRun r(c);
+  ASSERT_NO_FATAL_FAILURE(runPoisoned(
+      c, 163,
+      [&](check::AttentionData &data) {
+        data.k[(kGroup * c.seqLen + kToken) * c.headDim + 5] = std::nan("");
+      },
+      r));
+  for (int64_t h = 0; h < c.heads; ++h)
+    for (int64_t i = 0; i < c.seqLen; ++i)
+      expectRow(c, r, h, i, /*affected=*/i >= kToken && h >= 2);
+}
+
+} // namespace
