@@ -17,6 +17,18 @@ bin="$here/.gpu/bin"
 } | tee "$out/summary.txt"
 "$bin/DashGPUTests" --gtest_color=no 2>&1 | tee "$out/gpu-tests.log" | grep -E "^\[ +(OK|FAILED|SKIPPED) +\]|rel_l2|Failure|error"
 tests_rc=${PIPESTATUS[0]}
+# dash-run on the GPU: forward and backward against the oracle, CUDA-event
+# medians of the generic (correctness-first) kernels.
+runs=(
+  "--attention 1,8,2,1024,64 --gamma 8 --with-w --prior raw --backward --repeat 5"
+  "--attention 1,16,2,1000,128 --dtype bf16 --prior centered --backward --repeat 5"
+  "--attention 1,8,1,4096,64 --gamma 8 --prior flat --repeat 5"
+)
+for args in "${runs[@]}"; do
+  echo "== dash-run --target cuda $args" >>"$out/dash-run.log"
+  "$bin/dash-run" --target cuda $args >>"$out/dash-run.log" 2>&1
+  echo "dash-run $args -> rc=$? $(tail -1 "$out/dash-run.log")"
+done | tee -a "$out/summary.txt"
 sanitize() {
   compute-sanitizer --tool "$1" --error-exitcode 9 "$bin/DashGPUTests" \
     --gtest_filter='Matrix/CudaAttention.ForwardAndBackwardMatchOracle/0' \
