@@ -33,3 +33,9 @@ try:
     config.available_features.add("cuda-driver")
 except OSError:
     pass
+
+# Tests that assemble cubins need the CUDA toolkit's ptxas.
+import shutil
+
+if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
+    config.available_features.add("ptxas")
