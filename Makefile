@@ -4,7 +4,10 @@ JOBS ?= $(shell nproc)
 DASH_OPT = $(BUILD)/bin/dash-opt
 DASH_RUN = $(BUILD)/bin/dash-run
 
-.PHONY: all deps build check demo clean
+ASAN_BUILD ?= build-asan
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build check demo clean check-asan fuzz
 
 all: build
 
@@ -19,6 +22,21 @@ build: deps $(BUILD)/build.ninja
 
 check: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# Every test again with Dash built with AddressSanitizer and UBSan: a report
+# aborts the test process, so even a test expecting failure (`not`) fails.
+$(ASAN_BUILD)/build.ninja: | deps
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DDASH_SANITIZE=ON
+
+check-asan: deps $(ASAN_BUILD)/build.ninja
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:abort_on_error=1 \
+	  ctest --output-on-failure -j$(JOBS)
+
+# libFuzzer over parse, verify and the dash passes for FUZZ_SECONDS (clang).
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) scripts/fuzz.sh
 
 demo: build
 	@echo "== dash-opt: dash.attention decomposed into the stage ops (first lines) =="

@@ -103,12 +103,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::unique_ptr<MLIRContext> context = ::dash::createCompilerContext();
   // One thread: the fuzzer runs many inputs, each small.
   context->disableMultithreading();
+  // MLIR's lexer reads the byte after the buffer and needs it to be NUL.
+  std::string source(reinterpret_cast<const char *>(data), size);
   OwningOpRef<ModuleOp> module;
   {
     CapturedDiagnostics diagnostics(context.get());
     module = parseSourceString<ModuleOp>(
-        llvm::StringRef(reinterpret_cast<const char *>(data), size),
-        ParserConfig(context.get(), /*verifyAfterParse=*/true));
+        source, ParserConfig(context.get(), /*verifyAfterParse=*/true));
     if (!module) {
       if (diagnostics.errors == 0)
         finding("parse", "the input was rejected without an error",

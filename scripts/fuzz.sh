@@ -43,9 +43,13 @@ UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
   -timeout=60 -rss_limit_mb=4096 -max_len=16384 -print_final_stats=1 \
   -artifact_prefix="$findings/" >"$log" 2>&1 || true
 
+# libFuzzer stops at the first finding; its last status line has the count.
 executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+if [ -z "$executions" ]; then
+  executions=$(sed -n 's/^#\([0-9]*\).*/\1/p' "$log" | tail -1)
+fi
 found=$(find "$findings" -type f | wc -l)
-echo "dash-fuzz: ${executions:-0} executions in ${FUZZ_SECONDS}s," \
+echo "dash-fuzz: ${executions:-0} executions (limit ${FUZZ_SECONDS}s)," \
   "$(find "$corpus" -type f | wc -l) corpus inputs, $found findings" \
   "(log: $log)"
 if [ "$found" -ne 0 ]; then

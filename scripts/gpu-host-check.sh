@@ -29,6 +29,23 @@ for args in "${runs[@]}"; do
   "$bin/dash-run" --target cuda $args >>"$out/dash-run.log" 2>&1
   echo "dash-run $args -> rc=$? $(tail -1 "$out/dash-run.log")"
 done | tee -a "$out/summary.txt"
+# Ahead of time: dash-run (checked against the oracle) writes the artifact
+# and its inputs and outputs; dash-aot-run, which links no LLVM or MLIR,
+# reruns it; the outputs must be identical.
+aot() {
+  local name=$1; shift
+  local dir=/tmp/aot-$name
+  rm -rf "$dir" && mkdir -p "$dir/in" "$dir/out"
+  "$bin/dash-run" --target cuda "$@" --emit-aot "$dir/artifact" --save "$dir/in" >"$out/aot-$name.log" 2>&1 || { echo "aot $name: dash-run failed"; return; }
+  "$bin/dash-aot-run" "$dir/artifact" --inputs "$dir/in" --outputs "$dir/out" --repeat 3 >>"$out/aot-$name.log" 2>&1 || { echo "aot $name: dash-aot-run failed: $(tail -1 "$out/aot-$name.log")"; return; }
+  local same=1
+  for f in "$dir"/out/*.npy; do cmp -s "$f" "$dir/in/$(basename "$f")" || same=0; done
+  echo "aot $name: outputs identical=$same; $(grep 'dash-aot-run:' "$out/aot-$name.log"); runner needs: $(ldd "$bin/dash-aot-run" | grep -c -i -E 'llvm|mlir') LLVM/MLIR libraries"
+}
+{
+  aot forward --attention 1,8,2,512,64 --gamma 8 --with-w --prior raw
+  aot backward --attention 1,8,2,512,64 --gamma 8 --with-w --prior raw --backward
+} | tee -a "$out/summary.txt"
 sanitize() {
   compute-sanitizer --tool "$1" --error-exitcode 9 "$bin/DashGPUTests" \
     --gtest_filter='Matrix/CudaAttention.ForwardAndBackwardMatchOracle/0' \

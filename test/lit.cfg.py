@@ -21,7 +21,7 @@ config.substitutions.append(
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
-    ["dash-opt", "dash-run"], [config.dash_tools_dir, config.llvm_tools_dir])
+    ["dash-opt", "dash-run", "dash-aot-run"], [config.dash_tools_dir, config.llvm_tools_dir])
 llvm_config.add_tool_substitutions(["mlir-opt"], [config.llvm_tools_dir])
 
 # GPU-only tests say `REQUIRES: cuda-driver`; tests of the driver-less error

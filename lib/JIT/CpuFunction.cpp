@@ -1,10 +1,12 @@
 //===- CpuFunction.cpp - Functions compiled for the host CPU -------------===//
 
 #include "dash/JIT/CpuFunction.h"
+#include "Lowering.h"
 #include "dash/Dialect/Dash/Transforms/Passes.h"
 #include "dash/InitAllDash.h"
 #include "dash/Pipelines/Pipelines.h"
 #include "dash/Runtime/CudaRuntime.h"
+#include "dash/Runtime/MemRef.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -28,27 +30,6 @@ using namespace mlir;
 namespace dash {
 
 namespace {
-/// Collects diagnostics as "location: message" lines for error values.
-class DiagnosticCollector {
-public:
-  explicit DiagnosticCollector(MLIRContext *context)
-      : handler(context, [this](Diagnostic &diag) {
-          llvm::raw_string_ostream os(text);
-          os << diag.getLocation() << ": " << diag << "\n";
-          for (const Diagnostic &note : diag.getNotes())
-            os << note.getLocation() << ": note: " << note << "\n";
-          return success();
-        }) {}
-
-  llvm::Error error(const llvm::Twine &what) const {
-    return llvm::createStringError(what + (text.empty() ? "" : ":\n" + text));
-  }
-
-private:
-  std::string text;
-  ScopedDiagnosticHandler handler;
-};
-
 llvm::Expected<TensorSpec> specOf(Type type) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor || !tensor.hasStaticShape())
@@ -89,33 +70,14 @@ std::unique_ptr<MLIRContext> createCompilerContext() {
   return std::make_unique<MLIRContext>(registry);
 }
 
-namespace {
-
-/// The in-memory form of a ranked memref descriptor: allocated and aligned
-/// pointers, offset, sizes and strides, each one 64-bit word.
-std::vector<int64_t> descriptorFor(const TensorSpec &spec, const void *data) {
-  std::vector<int64_t> words;
-  int64_t pointer = reinterpret_cast<int64_t>(data);
-  words.push_back(pointer);
-  words.push_back(pointer);
-  words.push_back(0);
-  words.insert(words.end(), spec.shape.begin(), spec.shape.end());
-  std::vector<int64_t> strides(spec.shape.size(), 1);
-  for (int i = static_cast<int>(spec.shape.size()) - 2; i >= 0; --i)
-    strides[i] = strides[i + 1] * spec.shape[i + 1];
-  words.insert(words.end(), strides.begin(), strides.end());
-  return words;
-}
-} // namespace
+namespace {} // namespace
 
 CpuFunction::~CpuFunction() = default;
 
-llvm::Expected<std::unique_ptr<CpuFunction>>
-CpuFunction::compile(ModuleOp module, StringRef entry,
-                     const CompileOptions &options) {
+llvm::Expected<LoweredSignature> lowerToLLVM(ModuleOp module, StringRef entry,
+                                             const CompileOptions &options) {
   if (!module)
     return llvm::createStringError("cannot compile a null module");
-  auto start = std::chrono::steady_clock::now();
   MLIRContext *context = module.getContext();
   DiagnosticCollector diagnostics(context);
 
@@ -135,20 +97,27 @@ CpuFunction::compile(ModuleOp module, StringRef entry,
   if (func.isExternal())
     return llvm::createStringError(
         ("function '" + entry + "' has no body").str());
-  std::unique_ptr<CpuFunction> result(new CpuFunction());
-  result->entryName = entry.str();
-  result->compiledFor = options.target;
+  // Every function gets a C wrapper, and the JIT links nothing in: a
+  // declaration would only fail later as an unresolved _mlir_ciface_ symbol.
+  for (auto declared : module.getOps<func::FuncOp>())
+    if (declared.isExternal())
+      return llvm::createStringError(
+          ("function '" + declared.getName() +
+           "' is declared without a body; compiled code cannot call "
+           "functions outside its module")
+              .str());
+  LoweredSignature signature;
   for (Type type : func.getArgumentTypes()) {
     auto spec = specOf(type);
     if (!spec)
       return spec.takeError();
-    result->inputSpecs.push_back(*spec);
+    signature.inputs.push_back(*spec);
   }
   for (Type type : func.getResultTypes()) {
     auto spec = specOf(type);
     if (!spec)
       return spec.takeError();
-    result->outputSpecs.push_back(*spec);
+    signature.outputs.push_back(*spec);
   }
 
   PassManager pm(context);
@@ -168,6 +137,23 @@ CpuFunction::compile(ModuleOp module, StringRef entry,
   }
   if (failed(pm.run(module)))
     return diagnostics.error(llvm::Twine(pipelineName) + " failed");
+  return signature;
+}
+
+llvm::Expected<std::unique_ptr<CpuFunction>>
+CpuFunction::compile(ModuleOp module, StringRef entry,
+                     const CompileOptions &options) {
+  auto start = std::chrono::steady_clock::now();
+  llvm::Expected<LoweredSignature> signature =
+      lowerToLLVM(module, entry, options);
+  if (!signature)
+    return signature.takeError();
+  DiagnosticCollector diagnostics(module.getContext());
+  std::unique_ptr<CpuFunction> result(new CpuFunction());
+  result->entryName = entry.str();
+  result->compiledFor = options.target;
+  result->inputSpecs = std::move(signature->inputs);
+  result->outputSpecs = std::move(signature->outputs);
 
   static bool nativeTargetReady = [] {
     llvm::InitializeNativeTarget();
@@ -212,8 +198,11 @@ CpuFunction::compileSource(StringRef source, StringRef entry,
                            const CompileOptions &options) {
   std::unique_ptr<MLIRContext> context = createCompilerContext();
   DiagnosticCollector diagnostics(context.get());
+  // MLIR's lexer reads the byte after the buffer and needs it to be NUL; a
+  // StringRef need not be NUL-terminated.
+  std::string text = source.str();
   OwningOpRef<ModuleOp> module =
-      parseSourceString<ModuleOp>(source, context.get());
+      parseSourceString<ModuleOp>(text, context.get());
   if (!module)
     return diagnostics.error("cannot parse the MLIR source");
   return compile(*module, entry, options);
@@ -277,9 +266,9 @@ llvm::Error CpuFunction::callInPlace(llvm::ArrayRef<const void *> inputs,
             .str());
   std::vector<std::vector<int64_t>> descriptors;
   for (size_t i = 0; i < inputs.size(); ++i)
-    descriptors.push_back(descriptorFor(inputSpecs[i], inputs[i]));
+    descriptors.push_back(denseDescriptor(inputSpecs[i].shape, inputs[i]));
   for (size_t i = 0; i < outputs.size(); ++i)
-    descriptors.push_back(descriptorFor(outputSpecs[i], outputs[i]));
+    descriptors.push_back(denseDescriptor(outputSpecs[i].shape, outputs[i]));
   for (size_t i = 0; i < descriptors.size(); ++i) {
     const void *data =
         i < inputs.size() ? inputs[i] : outputs[i - inputs.size()];

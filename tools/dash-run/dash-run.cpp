@@ -11,6 +11,7 @@
 #include "dash/Check/Check.h"
 #include "dash/Dialect/Dash/IR/Dash.h"
 #include "dash/InitAllDash.h"
+#include "dash/JIT/Aot.h"
 #include "dash/JIT/CpuFunction.h"
 #include "dash/Runtime/CudaRuntime.h"
 #include "dash/Support/Npy.h"
@@ -96,6 +97,10 @@ cl::opt<Target>
                       clEnumValN(Target::Cuda, "cuda",
                                  "an NVIDIA GPU, through dash-nvvm-pipeline "
                                  "and the driver-only runtime")));
+cl::opt<std::string> emitAot(
+    "emit-aot", cl::init(""), cl::cat(runCategory), cl::value_desc("dir"),
+    cl::desc("Also write an ahead-of-time artifact of the function (the "
+             "gradient function with --backward) to <dir>, for dash-aot-run"));
 cl::opt<std::string>
     chip("chip", cl::init(""), cl::cat(runCategory),
          cl::desc("CUDA chip, e.g. sm_80 or sm_90a (default: the device's)"));
@@ -487,6 +492,12 @@ llvm::Expected<bool> run() {
   llvm::Expected<CompileOptions> options = compileOptions();
   if (!options)
     return options.takeError();
+  if (!emitAot.empty()) {
+    if (llvm::Error err =
+            writeAttentionAot(*config, backward, *options, emitAot))
+      return err;
+    llvm::outs() << "dash-run: wrote the AOT artifact " << emitAot << "\n";
+  }
   auto function =
       inputFile.empty()
           ? CpuFunction::compileAttention(*config, *options)

@@ -2,10 +2,11 @@
 //
 // A causal attention written in linalg as torch-mlir lowers
 // scaled_dot_product_attention(is_causal=True, enable_gqa=True) is raised by
-// dash-raise-attention, compiled for the CPU and compared with the DashAttention
-// oracle. With every block forced (local-blocks >= M), DashAttention is dense
-// causal attention, so the same comparison also checks that the function the
-// pass matched, compiled as it is, is the attention the raise assumes.
+// dash-raise-attention, compiled for the CPU and compared with the
+// DashAttention oracle. With every block forced (local-blocks >= M),
+// DashAttention is dense causal attention, so the same comparison also checks
+// that the function the pass matched, compiled as it is, is the attention the
+// raise assumes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -180,8 +181,8 @@ void expectMatchesOracle(mlir::ModuleOp module, const AttentionConfig &config) {
   check::AttentionData data;
   oracle::ForwardResult reference;
   uint64_t seed = 0;
-  ASSERT_TRUE(check::drawWithMargin(config, 11, kMinMargin, 50, data,
-                                    reference, seed));
+  ASSERT_TRUE(
+      check::drawWithMargin(config, 11, kMinMargin, 50, data, reference, seed));
   std::vector<char> out(attentionOutputs(config)[0].numBytes());
   std::vector<const void *> inputs;
   for (const auto &buffer : data.buffers)
@@ -218,8 +219,8 @@ AttentionConfig baseConfig() {
 TEST(RaiseAttention, RaisedFunctionMatchesOracle) {
   AttentionConfig config = baseConfig();
   std::unique_ptr<mlir::MLIRContext> context = createCompilerContext();
-  auto module = mlir::parseSourceString<mlir::ModuleOp>(
-      linalgAttention(config), context.get());
+  auto module = mlir::parseSourceString<mlir::ModuleOp>(linalgAttention(config),
+                                                        context.get());
   ASSERT_TRUE(module);
   ASSERT_TRUE(mlir::succeeded(raise(*module, config)));
   ASSERT_EQ(countAttentionOps(*module), 1u);
@@ -233,8 +234,8 @@ TEST(RaiseAttention, RaisedFunctionMatchesOracle) {
 
 TEST(RaiseAttention, DenseWhenEveryBlockIsForced) {
   AttentionConfig config = baseConfig();
-  config.localBlocks = (config.seqLen + config.blockSize - 1) /
-                       config.blockSize;
+  config.localBlocks =
+      (config.seqLen + config.blockSize - 1) / config.blockSize;
   for (bool raised : {false, true}) {
     SCOPED_TRACE(raised ? "raised" : "linalg as written");
     std::unique_ptr<mlir::MLIRContext> context = createCompilerContext();

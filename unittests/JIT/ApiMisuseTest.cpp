@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 
@@ -206,6 +207,17 @@ TEST(ApiMisuse, SourceThatDoesNotParse) {
   EXPECT_CONTAINS(message, "\"-\":2:10): use of undeclared SSA value name");
 }
 
+TEST(ApiMisuse, SourceNotNulTerminated) {
+  // The source is a prefix of a larger buffer: MLIR's lexer reads the byte
+  // after the end (it expects a NUL there) and lexed the type "f32garbage"
+  // instead of "f32" here, which made the module fail to parse.
+  std::string buffer = std::string(kIdentity) + "!unused = f32" + "garbage";
+  llvm::StringRef source(buffer.data(), buffer.size() - strlen("garbage"));
+  auto function = CpuFunction::compileSource(source, "identity");
+  EXPECT_TRUE(static_cast<bool>(function))
+      << llvm::toString(function.takeError());
+}
+
 TEST(ApiMisuse, SourceThatDoesNotVerify) {
   std::string message = errorOf(CpuFunction::compileSource(R"mlir(
 func.func @f(%q: tensor<1x3x32x8xf32>, %k: tensor<1x2x32x8xf32>,
@@ -233,6 +245,15 @@ TEST(ApiMisuse, EntryWithoutBody) {
       errorOf(CpuFunction::compileSource(
           "func.func private @f(tensor<4xf32>) -> tensor<4xf32>\n", "f")),
       "function 'f' has no body");
+}
+
+TEST(ApiMisuse, ModuleWithDeclaration) {
+  EXPECT_CONTAINS(
+      errorOf(CpuFunction::compileSource(
+          std::string(kIdentity) + "func.func private @g(f32) -> f32\n",
+          "identity")),
+      "function 'g' is declared without a body; compiled code cannot call "
+      "functions outside its module");
 }
 
 TEST(ApiMisuse, EntryWithDynamicShapes) {

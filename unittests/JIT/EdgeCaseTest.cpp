@@ -506,6 +506,26 @@ TEST(EdgeCases, NaNQueryMakesItsRowNaNInItsGroup) {
       expectRow(c, r, h, i, /*affected=*/i == kQuery && h < 2);
 }
 
+TEST(EdgeCases, InfiniteQueryMakesItsRowNaN) {
+  // +inf in query (h = 1, i = 50): the row's scores are +-inf, and
+  // exp(inf - inf) makes O and LSE of that row NaN. Other rows are unchanged.
+  // (The other head of the group may stay finite: for it the infinite
+  // routing logit is a legitimate limit, e.g. p = 0 for logit -inf.)
+  AttentionConfig c = smallConfig();
+  constexpr int64_t kHead = 1, kQuery = 50;
+  PoisonRun r(c);
+  ASSERT_NO_FATAL_FAILURE(runPoisoned(
+      c, 167,
+      [&](check::AttentionData &data) {
+        data.q[(kHead * c.seqLen + kQuery) * c.headDim + 3] = kInf;
+      },
+      r));
+  for (int64_t h = 0; h < c.heads; ++h)
+    for (int64_t i = 0; i < c.seqLen; ++i)
+      if (i != kQuery || h == kHead)
+        expectRow(c, r, h, i, /*affected=*/i == kQuery);
+}
+
 TEST(EdgeCases, NaNQueryInFirstBlockStaysInItsHead) {
   // Queries of block 0 have no routing candidate: a NaN there reaches only
   // the fine attention of its own head.

@@ -47,10 +47,10 @@ def DashRaiseAttention : Pass<"dash-raise-attention"> {
     into ops does not matter. Recognised:
 
     - both products as `linalg` contractions (`linalg.generic` with a
-      multiply-add body, `linalg.batch_matmul`, `linalg.matmul` with indexing
-      maps), on 4-D tensors or on `[B*H, N, D]` between `collapse_shape` and
-      `expand_shape` (torch-mlir's lowering of a 4-D `torch.matmul`); `K^T`
-      folded into the indexing map or made by a transpose;
+      multiply-add body on 4-D tensors, or `linalg.batch_matmul` on
+      `[B*H, N, D]` between `collapse_shape` and `expand_shape`: torch-mlir's
+      lowering of a 4-D `torch.matmul`); `K^T` folded into the indexing map
+      or made by a transpose;
     - the scale as multiplication or division by a constant of the scores,
       of `Q` or of `K`;
     - softmax over the keys as `linalg.softmax` or decomposed: maximum
@@ -70,7 +70,8 @@ def DashRaiseAttention : Pass<"dash-raise-attention"> {
 
     Attention without a causal mask, with a mask that is not provably causal,
     with different query and key lengths, or with mixed element types is
-    left alone with a remark on the output op. Other IR is never changed.
+    left alone with a remark on the output op. The ops of a raised attention
+    that become dead are erased; other IR is not changed.
   }];
   let options = [
     Option<"alpha", "alpha", "double", "1.5", "alpha of the entmax (> 1)">,

@@ -93,10 +93,9 @@ bool isEqual(const Expr *a, const Expr *b) {
   case Expr::Kind::Softmax:
     break;
   }
-  return llvm::all_of(llvm::zip_equal(a->operands, b->operands),
-                      [](auto pair) {
-                        return isEqual(std::get<0>(pair), std::get<1>(pair));
-                      });
+  return llvm::all_of(llvm::zip_equal(a->operands, b->operands), [](auto pair) {
+    return isEqual(std::get<0>(pair), std::get<1>(pair));
+  });
 }
 
 bool isOp(const Expr *e, StringRef name) {
@@ -340,8 +339,7 @@ const Expr *ExprBuilder::read(Value value, ArrayRef<AffineExpr> rawIndices,
     return leaf(value, indices);
   if (auto softmax = dyn_cast_or_null<linalg::SoftmaxOp>(def)) {
     // The normalised dimension must be a plain canonical dimension.
-    auto normalized =
-        dyn_cast<AffineDimExpr>(indices[softmax.getDimension()]);
+    auto normalized = dyn_cast<AffineDimExpr>(indices[softmax.getDimension()]);
     if (!normalized)
       return leaf(value, indices);
     Expr e{Expr::Kind::Softmax};
@@ -351,16 +349,15 @@ const Expr *ExprBuilder::read(Value value, ArrayRef<AffineExpr> rawIndices,
   }
   if (auto linalgOp = dyn_cast_or_null<linalg::LinalgOp>(def)) {
     if (linalgOp.hasPureTensorSemantics())
-      if (const Expr *e = inlineLinalg(linalgOp, cast<OpResult>(value),
-                                       indices, deep))
+      if (const Expr *e =
+              inlineLinalg(linalgOp, cast<OpResult>(value), indices, deep))
         return e;
   }
   return leaf(value, indices);
 }
 
 const Expr *ExprBuilder::inlineLinalg(linalg::LinalgOp op, OpResult result,
-                                      ArrayRef<AffineExpr> indices,
-                                      bool deep) {
+                                      ArrayRef<AffineExpr> indices, bool deep) {
   OpOperand *init = op.getDpsInitOperand(result.getResultNumber());
   AffineMap outputMap = op.getMatchingIndexingMap(init);
   MLIRContext *context = op.getContext();
@@ -393,9 +390,8 @@ const Expr *ExprBuilder::inlineLinalg(linalg::LinalgOp op, OpResult result,
   std::optional<unsigned> bound;
   if (reduction) {
     for (unsigned d : {kJ, kX}) {
-      if (llvm::none_of(indices, [&](AffineExpr e) {
-            return e.isFunctionOfDim(d);
-          })) {
+      if (llvm::none_of(indices,
+                        [&](AffineExpr e) { return e.isFunctionOfDim(d); })) {
         bound = d;
         break;
       }
@@ -477,8 +473,8 @@ const Expr *ExprBuilder::inlineBody(linalg::LinalgOp op, Value v,
 std::optional<std::pair<const Expr *, double>>
 ExprBuilder::peel(const Expr *leaf) {
   auto op = leaf->value.getDefiningOp<linalg::LinalgOp>();
-  if (!op || !op.hasPureTensorSemantics() ||
-      op.getNumReductionLoops() != 0 || op.getNumDpsInputs() < 1)
+  if (!op || !op.hasPureTensorSemantics() || op.getNumReductionLoops() != 0 ||
+      op.getNumDpsInputs() < 1)
     return std::nullopt;
   const Expr *e = inlineLinalg(op, cast<OpResult>(leaf->value), leaf->indices,
                                /*deep=*/false);
@@ -614,17 +610,15 @@ AbstractValue MaskEvaluator::evalOp(const Expr *e,
       return {};
   }
   auto allOf = [&](AbstractValue::Kind kind) {
-    return llvm::all_of(v, [&](const AbstractValue &x) {
-      return x.kind == kind;
-    });
+    return llvm::all_of(v,
+                        [&](const AbstractValue &x) { return x.kind == kind; });
   };
   Operation *op = e->op;
   // Floats: a * S + c stays affine in S.
   if (isa<arith::AddFOp, arith::SubFOp>(op) &&
       allOf(AbstractValue::Kind::Score)) {
     double sign = isa<arith::AddFOp>(op) ? 1.0 : -1.0;
-    return AbstractValue::score(v[0].a + sign * v[1].a,
-                                v[0].c + sign * v[1].c);
+    return AbstractValue::score(v[0].a + sign * v[1].a, v[0].c + sign * v[1].c);
   }
   if (isa<arith::MulFOp>(op) && allOf(AbstractValue::Kind::Score)) {
     if (v[1].isConstant())
@@ -685,11 +679,6 @@ struct AttentionMatch {
   double scale;
 };
 
-/// Why a value that looks like attention is not raised (for the remark).
-struct Rejection {
-  std::string reason;
-};
-
 /// The softmax over j of `p`'s argument, or null.
 const Expr *matchSoftmax(const Expr *p) {
   p = stripCasts(p);
@@ -699,7 +688,8 @@ const Expr *matchSoftmax(const Expr *p) {
     return nullptr;
   const Expr *numerator = p->operands[0], *sum = p->operands[1];
   if (sum->kind != Expr::Kind::Reduce || sum->dim != kJ ||
-      !isa<arith::AddFOp>(sum->op) || getFloatConstant(sum->operands[0]) != 0.0 ||
+      !isa<arith::AddFOp>(sum->op) ||
+      getFloatConstant(sum->operands[0]) != 0.0 ||
       !isEqual(numerator, sum->operands[1]) ||
       !isOp(numerator, math::ExpOp::getOperationName()))
     return nullptr;
@@ -744,9 +734,9 @@ public:
       : output(output), extents(extents.begin(), extents.end()),
         builder(extents) {}
 
-  /// Nothing when `output` is not attention; a rejection when it is but
-  /// cannot be raised.
-  FailureOr<AttentionMatch> match(std::optional<Rejection> &rejection);
+  /// Fails when `output` is not attention, and sets `rejection` to the reason
+  /// when it is attention that cannot be raised.
+  FailureOr<AttentionMatch> match(std::optional<std::string> &rejection);
 
   ArrayRef<Operation *> visitedOps() const { return builder.visitedOps(); }
 
@@ -757,9 +747,8 @@ private:
   /// Peels layout ops and constant factors off `leaf` and returns the deepest
   /// tensor of shape [B, heads, N, D] read at (b, h(heads), i or j, x), with
   /// the factor applied on the way to it.
-  std::optional<std::pair<Value, double>> findOperand(const Expr *leaf,
-                                                      unsigned tokenDim,
-                                                      bool allowGroups);
+  std::optional<std::pair<Value, double>>
+  findOperand(const Expr *leaf, unsigned tokenDim, bool allowGroups);
   LogicalResult checkCausal(const Expr *logits, const Expr *scores,
                             double &scale, std::string &reason);
 
@@ -837,9 +826,9 @@ LogicalResult AttentionMatcher::checkCausal(const Expr *logits,
   }
 
   Type elementType = getElementTypeOrSelf(output.getType());
-  double lowest = -APFloat::getLargest(
-                       cast<FloatType>(elementType).getFloatSemantics())
-                       .convertToDouble();
+  double lowest =
+      -APFloat::getLargest(cast<FloatType>(elementType).getFloatSemantics())
+           .convertToDouble();
   std::optional<double> factor;
   SmallVector<int64_t, kNumDims> point(kNumDims, 0);
   for (point[kB] = 0; point[kB] < batches; ++point[kB]) {
@@ -860,8 +849,9 @@ LogicalResult AttentionMatcher::checkCausal(const Expr *logits,
             continue;
           }
           if (v.c <= lowest) {
-            reason = "the mask hides keys at or before the query (DashAttention "
-                     "attends to all of them)";
+            reason =
+                "the mask hides keys at or before the query (DashAttention "
+                "attends to all of them)";
             return failure();
           }
           if (v.c != 0.0 || !(v.a > 0.0) || (factor && *factor != v.a)) {
@@ -879,7 +869,7 @@ LogicalResult AttentionMatcher::checkCausal(const Expr *logits,
 }
 
 FailureOr<AttentionMatch>
-AttentionMatcher::match(std::optional<Rejection> &rejection) {
+AttentionMatcher::match(std::optional<std::string> &rejection) {
   // O[b, h, i, x] = sum_j P[b, h, i, j] V[b, g(h), j, x].
   const Expr *root = builder.read(output, {dim(kB), dim(kH), dim(kI), dim(kX)},
                                   /*deep=*/true);
@@ -904,7 +894,7 @@ AttentionMatcher::match(std::optional<Rejection> &rejection) {
 
     // From here on this is attention: say why it is not raised.
     auto reject = [&](const Twine &reason) -> FailureOr<AttentionMatch> {
-      rejection = Rejection{reason.str()};
+      rejection = reason.str();
       return failure();
     };
     if (builder.exhausted())
@@ -965,12 +955,11 @@ struct DashRaiseAttentionPass
         return;
       ArrayRef<int64_t> s = type.getShape();
       AttentionMatcher matcher(output, {s[0], s[1], s[2], s[2], s[3]});
-      std::optional<Rejection> rejection;
+      std::optional<std::string> rejection;
       FailureOr<AttentionMatch> match = matcher.match(rejection);
       if (failed(match)) {
         if (rejection)
-          op->emitRemark("dash-raise-attention: not raised: ")
-              << rejection->reason;
+          op->emitRemark("dash-raise-attention: not raised: ") << *rejection;
         return;
       }
       // A copy or reshape of a raised output matches as well: keep the

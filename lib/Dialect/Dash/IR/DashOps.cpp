@@ -107,6 +107,15 @@ public:
     return *this;
   }
 
+  /// Requires size `sym`, when known, to be nonzero; otherwise reports
+  /// `message`.
+  ShapeChecker &nonZero(StringRef sym, const Twine &message) {
+    auto it = bindings.find(sym);
+    if (!failed && it != bindings.end() && it->second.size == 0)
+      fail() << message;
+    return *this;
+  }
+
   /// Requires two values to have the same element type.
   ShapeChecker &sameElementType(StringRef aName, Value a, StringRef bName,
                                 Value b) {
@@ -171,6 +180,15 @@ ShapeChecker &checkScale(ShapeChecker &c, FloatAttr scale) {
   double value = scale.getValueAsDouble();
   return c.require(isFinite(value) && value > 0.0,
                    "scale must be finite and > 0, got " + str(value));
+}
+
+/// Called once D is bound: the default scale 1/sqrt(D) is infinite for
+/// D = 0 and would make every score 0 * inf = NaN.
+ShapeChecker &checkDefaultScale(ShapeChecker &c, FloatAttr scale) {
+  if (scale)
+    return c;
+  return c.nonZero("D", "D = 0 needs an explicit scale (the default "
+                        "1/sqrt(D) is infinite)");
 }
 
 ShapeChecker &checkAlpha(ShapeChecker &c, double alpha) {
@@ -266,6 +284,7 @@ LogicalResult RouteLogitsOp::verify() {
       .bind("H", "init", getInit(), 1)
       .bind("N", "init", getInit(), 2)
       .bind("Mc", "init", getInit(), 3);
+  checkDefaultScale(c, getScaleAttr());
   return c.result();
 }
 
@@ -336,11 +355,12 @@ static ShapeChecker &checkSparseAttention(ShapeChecker &c, OpTy op) {
       .sameElementType("key", op.getKey(), "query", op.getQuery())
       .sameElementType("value", op.getValue(), "query", op.getQuery());
   deriveBlocks(c, op.getBlockSize());
-  return c.rank("log_prior", op.getLogPrior(), 4)
+  c.rank("log_prior", op.getLogPrior(), 4)
       .bind("B", "log_prior", op.getLogPrior(), 0)
       .bind("Hkv", "log_prior", op.getLogPrior(), 1)
       .bind("N", "log_prior", op.getLogPrior(), 2)
       .bind("M", "log_prior", op.getLogPrior(), 3);
+  return checkDefaultScale(c, op.getScaleAttr());
 }
 
 /// Binds B, H, N of a [B, H, N] tensor (LSE).
@@ -397,7 +417,7 @@ static ShapeChecker &checkAttention(ShapeChecker &c, OpTy op) {
   if (op.getSummaryQuery())
     c.sameElementType("summary_query", op.getSummaryQuery(), "query",
                       op.getQuery());
-  return c;
+  return checkDefaultScale(c, op.getScaleAttr());
 }
 
 LogicalResult AttentionOp::verify() {

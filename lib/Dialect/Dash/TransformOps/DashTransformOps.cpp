@@ -128,8 +128,7 @@ DiagnosedSilenceableFailure transform::DashLowerToLinalgOp::applyToOne(
   if (!applied.succeeded())
     return applied;
 
-  if (Operation *left =
-          findDashOp(target, [](Operation *) { return true; })) {
+  if (Operation *left = findDashOp(target, [](Operation *) { return true; })) {
     DiagnosedSilenceableFailure diag = emitSilenceableError()
                                        << "a dash op could not be lowered";
     diag.attachNote(left->getLoc()) << "not lowered";
