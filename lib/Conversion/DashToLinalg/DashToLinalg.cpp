@@ -133,15 +133,12 @@ struct LowerEntmax : OpRewritePattern<EntmaxOp> {
     Type ct = computeType(b, {input});
     double alpha = op.getAlpha().convertToDouble();
 
-    SmallVector<int64_t> rowShape(shape);
-    rowShape.erase(rowShape.begin() + dim);
-    SmallVector<unsigned> rowDims;
-    for (unsigned d = 0; d < rank; ++d)
-      if (d != dim)
-        rowDims.push_back(d);
-    AffineMap full = e.identity(rank), row = e.map(rank, rowDims);
-    SmallVector<IteratorType> parallel(rank, kPar), reduce(rank, kPar);
-    reduce[dim] = kRed;
+    // Named references, not structured bindings: lambdas below capture them.
+    RowReduction indexing = reduceAlong(e, shape, dim);
+    const SmallVector<int64_t> &rowShape = indexing.rowShape;
+    AffineMap full = indexing.full, row = indexing.row;
+    ArrayRef<IteratorType> parallel = indexing.parallel,
+                           reduce = indexing.reduce;
 
     // x = (alpha - 1) z, -inf where masked.
     SmallVector<Value> xIns = {input};

@@ -253,15 +253,12 @@ struct LowerEntmaxGrad : OpRewritePattern<EntmaxGradOp> {
     unsigned rank = shape.size(), dim = op.getDimension();
     Type ct = computeType(b, {probs, dProbs});
     double exponent = 2.0 - op.getAlpha().convertToDouble();
-    SmallVector<int64_t> rowShape(shape);
-    rowShape.erase(rowShape.begin() + dim);
-    SmallVector<unsigned> rowDims;
-    for (unsigned d = 0; d < rank; ++d)
-      if (d != dim)
-        rowDims.push_back(d);
-    AffineMap full = e.identity(rank), row = e.map(rank, rowDims);
-    SmallVector<IteratorType> parallel(rank, kPar), reduce(rank, kPar);
-    reduce[dim] = kRed;
+    // Named references, not structured bindings: lambdas below capture them.
+    RowReduction indexing = reduceAlong(e, shape, dim);
+    const SmallVector<int64_t> &rowShape = indexing.rowShape;
+    AffineMap full = indexing.full, row = indexing.row;
+    ArrayRef<IteratorType> parallel = indexing.parallel,
+                           reduce = indexing.reduce;
 
     // u = p^(2 - alpha) on the support, 0 off it.
     auto weight = [&](ImplicitLocOpBuilder &nb, Value p) -> Value {

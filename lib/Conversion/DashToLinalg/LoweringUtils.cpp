@@ -6,6 +6,23 @@
 
 namespace mlir::dash::lowering {
 
+RowReduction reduceAlong(Emitter &e, ArrayRef<int64_t> shape, unsigned dim) {
+  unsigned rank = shape.size();
+  RowReduction r;
+  r.rowShape.assign(shape.begin(), shape.end());
+  r.rowShape.erase(r.rowShape.begin() + dim);
+  SmallVector<unsigned> rowDims;
+  for (unsigned d = 0; d < rank; ++d)
+    if (d != dim)
+      rowDims.push_back(d);
+  r.full = e.identity(rank);
+  r.row = e.map(rank, rowDims);
+  r.parallel.assign(rank, kPar);
+  r.reduce.assign(rank, kPar);
+  r.reduce[dim] = kRed;
+  return r;
+}
+
 Value blockKeys(Emitter &e, Value key, int64_t blockSize) {
   ImplicitLocOpBuilder &b = e.builder();
   ArrayRef<int64_t> shape = shapeOf(key);

@@ -171,6 +171,15 @@ inline Value collapseHeads(Emitter &e, Value v) {
   return e.collapse(v, splitHeads(shapeOf(v).size() - 1));
 }
 
+/// Indexing of a reduction along one dimension of a tensor: the shape and
+/// map of the reduced ("row") tensor and the iterator lists.
+struct RowReduction {
+  SmallVector<int64_t> rowShape;
+  AffineMap full, row;
+  SmallVector<IteratorType> parallel, reduce;
+};
+RowReduction reduceAlong(Emitter &e, ArrayRef<int64_t> shape, unsigned dim);
+
 /// Complete blocks of `key` [B, Hkv, N, D] as [B, Hkv, Mc, Bk, D].
 Value blockKeys(Emitter &e, Value key, int64_t blockSize);
 
