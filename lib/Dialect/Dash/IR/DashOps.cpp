@@ -318,18 +318,25 @@ LogicalResult EntmaxOp::verify() {
   return c.result();
 }
 
+/// Attributes and the probs operand shared by dash.block_prior and its
+/// gradient.
+template <typename OpTy>
+static ShapeChecker &checkBlockPrior(ShapeChecker &c, OpTy op) {
+  checkBlockSize(c, op.getBlockSize());
+  checkPositive(c, "sigma", op.getSigma().convertToDouble());
+  checkNonNegative(c, "local_blocks", op.getLocalBlocks());
+  checkNonNegative(c, "init_blocks", op.getInitBlocks());
+  c.rank("probs", op.getProbs(), 4)
+      .bind("B", "probs", op.getProbs(), 0)
+      .bind("H", "probs", op.getProbs(), 1)
+      .bind("N", "probs", op.getProbs(), 2);
+  deriveBlocks(c, op.getBlockSize());
+  return c.bind("Mc", "probs", op.getProbs(), 3);
+}
+
 LogicalResult BlockPriorOp::verify() {
   ShapeChecker c(*this);
-  checkBlockSize(c, getBlockSize());
-  checkPositive(c, "sigma", getSigma().convertToDouble());
-  checkNonNegative(c, "local_blocks", getLocalBlocks());
-  checkNonNegative(c, "init_blocks", getInitBlocks());
-  c.rank("probs", getProbs(), 4)
-      .bind("B", "probs", getProbs(), 0)
-      .bind("H", "probs", getProbs(), 1)
-      .bind("N", "probs", getProbs(), 2);
-  deriveBlocks(c, getBlockSize());
-  c.bind("Mc", "probs", getProbs(), 3)
+  checkBlockPrior(c, *this)
       .rank("prior_init", getPriorInit(), 4)
       .bind("B", "prior_init", getPriorInit(), 0)
       .bind("Hkv", "prior_init", getPriorInit(), 1)
@@ -528,16 +535,7 @@ LogicalResult EntmaxGradOp::verify() {
 
 LogicalResult BlockPriorGradOp::verify() {
   ShapeChecker c(*this);
-  checkBlockSize(c, getBlockSize());
-  checkPositive(c, "sigma", getSigma().convertToDouble());
-  checkNonNegative(c, "local_blocks", getLocalBlocks());
-  checkNonNegative(c, "init_blocks", getInitBlocks());
-  c.rank("probs", getProbs(), 4)
-      .bind("B", "probs", getProbs(), 0)
-      .bind("H", "probs", getProbs(), 1)
-      .bind("N", "probs", getProbs(), 2);
-  deriveBlocks(c, getBlockSize());
-  c.bind("Mc", "probs", getProbs(), 3)
+  checkBlockPrior(c, *this)
       .rank("prior_grad", getPriorGrad(), 4)
       .bind("B", "prior_grad", getPriorGrad(), 0)
       .bind("Hkv", "prior_grad", getPriorGrad(), 1)
