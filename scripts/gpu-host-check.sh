@@ -46,6 +46,11 @@ aot() {
   aot forward --attention 1,8,2,512,64 --gamma 8 --with-w --prior raw
   aot backward --attention 1,8,2,512,64 --gamma 8 --with-w --prior raw --backward
 } | tee -a "$out/summary.txt"
+# PyTorch integration through the C API (python/tests/gpu_torch_check.py).
+if [ -f "$here/.gpu/lib/libDashC.so" ]; then
+  DASH_LIBRARY="$here/.gpu/lib/libDashC.so" PYTHONUNBUFFERED=1 \
+    python3 "$here/python/tests/gpu_torch_check.py" 2>&1 | tee "$out/torch.log" | tail -8 | sed 's/^/torch: /' | tee -a "$out/summary.txt"
+fi
 sanitize() {
   compute-sanitizer --tool "$1" --error-exitcode 9 "$bin/DashGPUTests" \
     --gtest_filter='Matrix/CudaAttention.ForwardAndBackwardMatchOracle/0' \
