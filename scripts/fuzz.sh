@@ -12,6 +12,13 @@ JOBS=${JOBS:-$(nproc)}
 CC=${FUZZ_CC:-clang}
 CXX=${FUZZ_CXX:-clang++}
 
+if ! command -v "$CXX" >/dev/null ||
+  ! echo 'extern "C" int LLVMFuzzerTestOneInput(const char *, long) { return 0; }' |
+  "$CXX" -x c++ -fsanitize=fuzzer,address - -o /dev/null 2>/dev/null; then
+  echo "make fuzz needs clang with libFuzzer: apt-get install clang" \
+    "libclang-rt-14-dev (or set FUZZ_CC and FUZZ_CXX)" >&2
+  exit 1
+fi
 if [ ! -f "$BUILD/build.ninja" ]; then
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" \

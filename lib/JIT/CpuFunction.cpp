@@ -24,6 +24,7 @@
 #include "llvm/Support/TargetSelect.h"
 
 #include <chrono>
+#include <functional>
 
 using namespace mlir;
 
@@ -161,9 +162,12 @@ CpuFunction::compile(ModuleOp module, StringRef entry,
     return true;
   }();
   (void)nativeTargetReady;
+  // The options hold a function_ref: the transformer must outlive create().
+  std::function<llvm::Error(llvm::Module *)> optimize =
+      makeOptimizingTransformer(
+          /*optLevel=*/3, /*sizeLevel=*/0, /*targetMachine=*/nullptr);
   ExecutionEngineOptions engineOptions;
-  engineOptions.transformer = makeOptimizingTransformer(
-      /*optLevel=*/3, /*sizeLevel=*/0, /*targetMachine=*/nullptr);
+  engineOptions.transformer = optimize;
   auto engine = ExecutionEngine::create(module, engineOptions);
   if (!engine)
     return llvm::joinErrors(diagnostics.error("code generation failed"),

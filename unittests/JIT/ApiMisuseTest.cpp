@@ -107,8 +107,7 @@ TEST(ApiMisuse, InvalidConfigsSayWhatIsWrong) {
     std::string message = errorOf(CpuFunction::compileAttention(c));
     EXPECT_CONTAINS(message, "invalid attention configuration: ") << test.what;
     EXPECT_CONTAINS(message, test.message) << test.what;
-    EXPECT_CONTAINS(errorOf(CpuFunction::compileAttentionGrad(c)),
-                    test.message)
+    EXPECT_CONTAINS(errorOf(CpuFunction::compileAttentionGrad(c)), test.message)
         << test.what;
   }
 }
@@ -313,8 +312,7 @@ TEST(ApiMisuse, ModuleThatDoesNotVerify) {
   c.heads = 3;
   c.kvHeads = 2;
   mlir::OwningOpRef<mlir::ModuleOp> module = buildAttentionModule(*context, c);
-  std::string message =
-      errorOf(CpuFunction::compile(*module, "attention"));
+  std::string message = errorOf(CpuFunction::compile(*module, "attention"));
   EXPECT_CONTAINS(message, "the module does not verify");
   EXPECT_CONTAINS(message, "must be a multiple of Hkv = 2");
 }

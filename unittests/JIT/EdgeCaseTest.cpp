@@ -197,9 +197,8 @@ std::vector<double> scoreGaps(const AttentionConfig &config,
     for (int64_t h = 0; h < config.heads; ++h)
       for (int64_t i = 0; i < config.seqLen; ++i) {
         int64_t g = h / groups;
-        const double *q =
-            &data.q[((b * config.heads + h) * config.seqLen + i) *
-                    config.headDim];
+        const double *q = &data.q[((b * config.heads + h) * config.seqLen + i) *
+                                  config.headDim];
         double first = -kInf, second = -kInf;
         for (int64_t j = 0; j <= i; ++j) {
           double prior =

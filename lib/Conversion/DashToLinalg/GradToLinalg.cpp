@@ -187,10 +187,7 @@ struct LowerBlockPriorGrad : OpRewritePattern<BlockPriorGradOp> {
     SmallVector<int64_t> pooledShape(shapeOf(pooled));
     Value dPrior = op.getPriorGrad();
     if (pooledShape[3] != gradShape[3])
-      dPrior = tensor::ExtractSliceOp::create(
-          b, dPrior, SmallVector<OpFoldResult>(4, b.getIndexAttr(0)),
-          getAsIndexOpFoldResult(b.getContext(), pooledShape),
-          SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
+      dPrior = leadingSlice(e, dPrior, pooledShape);
 
     // dpi = dl / (sigma pi) on routed blocks (S_i minus L_i), else 0.
     PriorMode mode = op.getPriorMode();

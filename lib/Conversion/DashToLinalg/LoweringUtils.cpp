@@ -23,18 +23,24 @@ RowReduction reduceAlong(Emitter &e, ArrayRef<int64_t> shape, unsigned dim) {
   return r;
 }
 
-Value blockKeys(Emitter &e, Value key, int64_t blockSize) {
+Value leadingSlice(Emitter &e, Value v, ArrayRef<int64_t> sizes) {
+  if (llvm::is_contained(sizes, 0))
+    return e.empty(sizes, getElementTypeOrSelf(v));
   ImplicitLocOpBuilder &b = e.builder();
+  unsigned rank = sizes.size();
+  return tensor::ExtractSliceOp::create(
+      b, v, SmallVector<OpFoldResult>(rank, b.getIndexAttr(0)),
+      getAsIndexOpFoldResult(b.getContext(), sizes),
+      SmallVector<OpFoldResult>(rank, b.getIndexAttr(1)));
+}
+
+Value blockKeys(Emitter &e, Value key, int64_t blockSize) {
   ArrayRef<int64_t> shape = shapeOf(key);
   int64_t complete = numCompleteBlocks(shape[2], blockSize);
   Value blocks = key;
   if (complete * blockSize != shape[2])
-    blocks = tensor::ExtractSliceOp::create(
-        b, key, SmallVector<OpFoldResult>(4, b.getIndexAttr(0)),
-        getAsIndexOpFoldResult(
-            b.getContext(),
-            {shape[0], shape[1], complete * blockSize, shape[3]}),
-        SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
+    blocks = leadingSlice(e, key,
+                          {shape[0], shape[1], complete * blockSize, shape[3]});
   return e.expand(blocks, {shape[0], shape[1], complete, blockSize, shape[3]},
                   {{0}, {1}, {2, 3}, {4}});
 }

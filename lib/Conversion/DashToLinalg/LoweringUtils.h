@@ -180,6 +180,11 @@ struct RowReduction {
 };
 RowReduction reduceAlong(Emitter &e, ArrayRef<int64_t> shape, unsigned dim);
 
+/// The part of `v` of the given `sizes` that starts at index 0. A part
+/// without elements is a tensor.empty: tensor.extract_slice rejects offset 0
+/// into a dimension of size 0.
+Value leadingSlice(Emitter &e, Value v, ArrayRef<int64_t> sizes);
+
 /// Complete blocks of `key` [B, Hkv, N, D] as [B, Hkv, Mc, Bk, D].
 Value blockKeys(Emitter &e, Value key, int64_t blockSize);
 
