@@ -111,6 +111,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   context->disableMultithreading();
   // MLIR's lexer reads the byte after the buffer and needs it to be NUL.
   std::string source(reinterpret_cast<const char *>(data), size);
+  // MLIR 22.1's custom parsers of these ops crash (mlir-opt too) on a
+  // malformed `permutation` or `dimensions`; Dash cannot fix that, so such
+  // inputs are left out to keep the findings Dash's (docs/limits.md).
+  if (source.find("linalg.transpose") != std::string::npos ||
+      source.find("linalg.broadcast") != std::string::npos)
+    return 0;
   OwningOpRef<ModuleOp> module;
   {
     CapturedDiagnostics diagnostics(context.get());
