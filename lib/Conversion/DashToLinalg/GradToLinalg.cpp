@@ -247,7 +247,7 @@ struct LowerEntmaxGrad : OpRewritePattern<EntmaxGradOp> {
     Emitter e(b);
     Value probs = op.getProbs(), dProbs = op.getProbsGrad();
     ArrayRef<int64_t> shape = shapeOf(probs);
-    unsigned rank = shape.size(), dim = op.getDimension();
+    unsigned dim = op.getDimension();
     Type ct = computeType(b, {probs, dProbs});
     double exponent = 2.0 - op.getAlpha().convertToDouble();
     // Named references, not structured bindings: lambdas below capture them.
