@@ -75,21 +75,8 @@ struct LowerRouteLogits : OpRewritePattern<RouteLogitsOp> {
     int64_t headDim = shapeOf(summaries)[3];
     Type ct = computeType(b, {op.getQuery(), summaries});
     Value query = expandHeads(e, op.getQuery(), kvHeads);
-    SmallVector<int64_t> outShape(shapeOf(query).drop_back());
-    outShape.push_back(shapeOf(summaries)[2]);
-
     // dot[b, g, r, i, c] = <Q[b, g*G + r, i], Kbar[b, g, c]>.
-    Value dot = e.generic1(
-        {query, summaries}, e.filled(outShape, ct, 0),
-        {e.map(6, {0, 1, 2, 3, 5}), e.map(6, {0, 1, 4, 5}),
-         e.map(6, {0, 1, 2, 3, 4})},
-        {kPar, kPar, kPar, kPar, kPar, kRed},
-        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
-          Emitter n(nb);
-          Value prod = arith::MulFOp::create(nb, n.castFloat(a[0], ct),
-                                             n.castFloat(a[1], ct));
-          return SmallVector<Value>{arith::AddFOp::create(nb, a[2], prod)};
-        });
+    Value dot = groupedDot(e, query, summaries, ct);
 
     // Candidates of query i are the blocks c with (c + 1) * Bk <= i.
     double factor = op.getGamma().convertToDouble() *

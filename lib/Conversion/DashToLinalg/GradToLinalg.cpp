@@ -112,14 +112,7 @@ struct LowerSparseAttentionGrad : OpRewritePattern<SparseAttentionGradOp> {
           return SmallVector<Value>{multiplyAdd(nb, a[2], a[0], a[1], ct)};
         });
     // dS_ij = P_ij (<dO_i, V_j> - Delta_i).
-    Value dProbs = e.generic1(
-        {dOut, value}, e.filled(shapeOf(scores), ct, 0.0),
-        {e.map(6, {0, 1, 2, 3, 5}), e.map(6, {0, 1, 4, 5}),
-         e.map(6, {0, 1, 2, 3, 4})},
-        {kPar, kPar, kPar, kPar, kPar, kRed},
-        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
-          return SmallVector<Value>{multiplyAdd(nb, a[2], a[0], a[1], ct)};
-        });
+    Value dProbs = groupedDot(e, dOut, value, ct);
     Value dScores = e.generic1(
         {probs, dProbs, delta}, e.empty(shapeOf(scores), ct),
         {full, full, row, full}, parallel,

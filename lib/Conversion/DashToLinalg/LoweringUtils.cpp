@@ -162,13 +162,11 @@ Value isForcedBlock(ImplicitLocOpBuilder &b, int64_t queryDim, int64_t blockDim,
   return arith::OrIOp::create(b, isLocal, isInitial);
 }
 
-Value biasedScores(Emitter &e, Value query, Value key, Value logPrior,
-                   int64_t blockSize, double scale, Type ct) {
-  ImplicitLocOpBuilder &b = e.builder();
-  SmallVector<int64_t> scoreShape(shapeOf(query).drop_back());
-  scoreShape.push_back(shapeOf(key)[2]);
-  Value dot = e.generic1(
-      {query, key}, e.filled(scoreShape, ct, 0.0),
+Value groupedDot(Emitter &e, Value x, Value y, Type ct) {
+  SmallVector<int64_t> shape(shapeOf(x).drop_back());
+  shape.push_back(shapeOf(y)[2]);
+  return e.generic1(
+      {x, y}, e.filled(shape, ct, 0.0),
       {e.map(6, {0, 1, 2, 3, 5}), e.map(6, {0, 1, 4, 5}),
        e.map(6, {0, 1, 2, 3, 4})},
       {kPar, kPar, kPar, kPar, kPar, kRed},
@@ -178,6 +176,14 @@ Value biasedScores(Emitter &e, Value query, Value key, Value logPrior,
                                            n.castFloat(a[1], ct));
         return SmallVector<Value>{arith::AddFOp::create(nb, a[2], prod)};
       });
+}
+
+Value biasedScores(Emitter &e, Value query, Value key, Value logPrior,
+                   int64_t blockSize, double scale, Type ct) {
+  ImplicitLocOpBuilder &b = e.builder();
+  SmallVector<int64_t> scoreShape(shapeOf(query).drop_back());
+  scoreShape.push_back(shapeOf(key)[2]);
+  Value dot = groupedDot(e, query, key, ct);
   AffineExpr j = b.getAffineDimExpr(4);
   AffineMap priorMap =
       AffineMap::get(5, 0,

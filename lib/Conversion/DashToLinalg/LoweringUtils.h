@@ -215,6 +215,10 @@ Value poolGroups(Emitter &e, Value probs, int64_t kvHeads);
 Value isForcedBlock(ImplicitLocOpBuilder &b, int64_t queryDim, int64_t blockDim,
                     int64_t blockSize, int64_t local, int64_t initial);
 
+/// dot[b, g, r, i, j] = <x[b, g, r, i, :], y[b, g, j, :]> in `ct`: a head-split
+/// query-like tensor [B, Hkv, G, N, D] against [B, Hkv, J, D].
+Value groupedDot(Emitter &e, Value x, Value y, Type ct);
+
 /// s [B, Hkv, G, N, N] = scale <Q_i, K_j> + l[c(j)] for j <= i, -inf
 /// otherwise, from the head-split query [B, Hkv, G, N, D].
 Value biasedScores(Emitter &e, Value query, Value key, Value logPrior,
