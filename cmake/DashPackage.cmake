@@ -47,12 +47,22 @@ install(DIRECTORY ${PROJECT_BINARY_DIR}/include/dash DESTINATION include
 
 # LLVM's install rpath is only $ORIGIN/../lib: add the directory of
 # libMLIR.so, which is not installed here.
-set(dash_installed_binaries DashDialectPlugin DashPassPlugin dash-opt dash-run)
+set(dash_installed_binaries DashDialectPlugin DashPassPlugin dash-opt dash-run
+  DashC)
 set_property(TARGET ${dash_installed_binaries} APPEND PROPERTY INSTALL_RPATH
   ${LLVM_LIBRARY_DIR})
 install(TARGETS DashDialectPlugin DashPassPlugin
   LIBRARY DESTINATION ${DASH_INSTALL_LIBDIR})
 install(TARGETS dash-opt dash-run RUNTIME DESTINATION bin)
+install(TARGETS dash-aot-run RUNTIME DESTINATION bin)
+
+# The C API and the ctypes package over it: <prefix>/python/dash finds
+# <prefix>/lib/libDashC.so by itself (PYTHONPATH=<prefix>/python).
+install(TARGETS DashC LIBRARY DESTINATION ${DASH_INSTALL_LIBDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/dash-c DESTINATION include
+  FILES_MATCHING PATTERN "*.h")
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/python/dash DESTINATION python
+  FILES_MATCHING PATTERN "*.py" PATTERN "__pycache__" EXCLUDE)
 
 install(EXPORT MLIRTargets FILE DashTargets.cmake
   DESTINATION ${DASH_INSTALL_PACKAGE_DIR})

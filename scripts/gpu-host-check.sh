@@ -4,18 +4,14 @@
 # and writes logs to $OUT (or ./gpu-out). Usage: scripts/gpu-host-check.sh
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-out=${OUT:-$here/gpu-out}
-mkdir -p "$out" /tmp/mlir
-for deb in "$here"/.gpu/debs/*.deb; do dpkg -x "$deb" /tmp/mlir; done
-export LD_LIBRARY_PATH=/tmp/mlir/usr/lib/llvm-22/lib:/tmp/mlir/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
-export PATH=/usr/local/cuda/bin:$PATH CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
+source "$here/scripts/gpu-env.sh"
 bin="$here/.gpu/bin"
 {
   echo "card: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
   echo "commit: $(cat "$here/.gpu/commit" 2>/dev/null)"
   echo "ptxas: $(ptxas --version | tail -1)"
 } | tee "$out/summary.txt"
-"$bin/DashGPUTests" --gtest_color=no 2>&1 | tee "$out/gpu-tests.log" | grep -E "^\[ +(OK|FAILED|SKIPPED) +\]|rel_l2|Failure|error"
+"$bin/DashGPUTests" --gtest_color=no 2>&1 | tee "$out/gpu-tests.log" | grep -E "^\[ +(OK|FAILED|SKIPPED|RESULT) +\]|rel_l2|Failure|error"
 tests_rc=${PIPESTATUS[0]}
 # dash-run on the GPU: forward and backward against the oracle, CUDA-event
 # medians of the generic (correctness-first) kernels.
@@ -46,10 +42,21 @@ aot() {
   aot forward --attention 1,8,2,512,64 --gamma 8 --with-w --prior raw
   aot backward --attention 1,8,2,512,64 --gamma 8 --with-w --prior raw --backward
 } | tee -a "$out/summary.txt"
-# PyTorch integration through the C API (python/tests/gpu_torch_check.py).
+# PyTorch: dash.pytorch on CUDA against dash.torch_reference (float64),
+# opcheck, compile, DDP, training (python/tests/gpu_torch_check.py); the
+# oracle's own tests on the CPU; the training example. All in torch.log.
 if [ -f "$here/.gpu/lib/libDashC.so" ]; then
-  DASH_LIBRARY="$here/.gpu/lib/libDashC.so" PYTHONUNBUFFERED=1 \
-    python3 "$here/python/tests/gpu_torch_check.py" 2>&1 | tee "$out/torch.log" | tail -8 | sed 's/^/torch: /' | tee -a "$out/summary.txt"
+  export DASH_LIBRARY="$here/.gpu/lib/libDashC.so" PYTHONUNBUFFERED=1
+  {
+    # Its table file stays out of $OUT (torch.log has the table too).
+    OUT=/tmp/dash-torch python3 "$here/python/tests/gpu_torch_check.py"
+    echo "gpu_torch_check rc=$?"
+    (cd "$here/python" && python3 -m unittest tests.test_torch_reference)
+    echo "test_torch_reference (CPU) rc=$?"
+    python3 "$here/examples/torch_train.py"
+    echo "examples/torch_train.py rc=$?"
+  } >"$out/torch.log" 2>&1
+  grep -E '^gpu_torch_check|[|] FAIL [|]|rc=[0-9]+$|^loss .* -> |^(OK|FAILED)' "$out/torch.log" | sed 's/^/torch: /' | tee -a "$out/summary.txt"
 fi
 sanitize() {
   compute-sanitizer --tool "$1" --error-exitcode 9 "$bin/DashGPUTests" \

@@ -18,6 +18,10 @@ config.substitutions.append(("%dash_obj_root", config.dash_obj_root))
 # The mlir-opt plugins (test/Plugins): loaded by Debian's own mlir-opt.
 config.substitutions.append(
     ("%dash_plugin_dir", os.path.join(config.dash_obj_root, "lib")))
+# dash-run caches compiled kernels on disk: in the build tree, never in the
+# user's home (tests of the cache itself pass --cache-dir).
+config.environment["DASH_CACHE_DIR"] = os.path.join(
+    config.dash_obj_root, "test-cache")
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(

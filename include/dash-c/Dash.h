@@ -11,10 +11,14 @@
 |* dashGetLastError(NULL), per thread. NULL handles and pointers never crash: *|
 |* they give DASH_STATUS_INVALID_ARGUMENT naming the argument.                *|
 |*                                                                            *|
-|* Buffers are dense, contiguous and row-major in the documented shapes (no   *|
-|* strides yet: callers make strided tensors contiguous first). For          *|
-|* DASH_TARGET_CPU they are host pointers; for DASH_TARGET_CUDA they are      *|
-|* device pointers of the current device's primary context.                   *|
+|* Buffers are dense, contiguous and row-major in the documented shapes;     *|
+|* dashForwardStrided and dashBackwardStrided also take 4-D tensors with     *|
+|* element strides. For DASH_TARGET_CPU they are host pointers; for          *|
+|* DASH_TARGET_CUDA they are device pointers of the current device's primary *|
+|* context.                                                                   *|
+|*                                                                            *|
+|* Besides attention configurations, dashFunctionCompile compiles any MLIR    *|
+|* module with dash ops (e.g. single stage ops) and calls a function of it.   *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -37,7 +41,7 @@ extern "C" {
 /* Raised when a struct layout or a function's meaning changes, so that
  * bindings that declare the layout themselves (ctypes) can refuse to run
  * against a library they do not match. */
-#define DASH_C_API_VERSION 1
+#define DASH_C_API_VERSION 2
 
 typedef enum DashStatus {
   DASH_STATUS_OK = 0,
@@ -64,12 +68,16 @@ typedef enum DashPrior {
 } DashPrior;
 
 /* Element type of Q, K, V, W, O and the gradients; bf16 and f16 buffers hold
- * 16-bit patterns. LSE is always f32 and counts int32. */
+ * 16-bit patterns. LSE is always f32 and counts int32. I32 and I1 (one byte
+ * per element) appear only in the signatures of dashFunctionCompile's
+ * functions (counts, masks). */
 typedef enum DashDType {
   DASH_DTYPE_F32 = 0,
   DASH_DTYPE_BF16 = 1,
   DASH_DTYPE_F16 = 2,
   DASH_DTYPE_F64 = 3,
+  DASH_DTYPE_I32 = 4,
+  DASH_DTYPE_I1 = 5,
 } DashDType;
 
 /* One attention configuration (spec section 1). Initialise it with
@@ -93,6 +101,45 @@ typedef struct DashAttentionConfig {
 
 typedef struct DashContextImpl *DashContext;
 typedef struct DashKernelImpl *DashKernel;
+typedef struct DashFunctionImpl *DashFunction;
+
+/* Where the code behind a handle came from. */
+typedef enum DashKernelSource {
+  /* Not compiled yet (a backward pass before its first use). */
+  DASH_KERNEL_SOURCE_NONE = 0,
+  /* Compiled by this request. */
+  DASH_KERNEL_SOURCE_COMPILED = 1,
+  /* The context's in-memory cache: compiled earlier in this process. */
+  DASH_KERNEL_SOURCE_MEMORY_CACHE = 2,
+  /* The disk cache: compiled earlier, possibly by another process. */
+  DASH_KERNEL_SOURCE_DISK_CACHE = 3,
+} DashKernelSource;
+
+typedef enum DashPass {
+  DASH_PASS_FORWARD = 0,
+  DASH_PASS_BACKWARD = 1,
+} DashPass;
+
+/* How long getting the code took and where it came from. */
+typedef struct DashKernelInfo {
+  int32_t source; /* DashKernelSource */
+  /* Milliseconds spent compiling (lowering, code generation, linking); 0
+   * when the code came from a cache. */
+  double compile_ms;
+  /* Milliseconds from the request to callable code: the compile, storing
+   * and loading, or the cache lookup (and, from disk, the checks and the
+   * load). For the memory cache, the lookup alone. */
+  double total_ms;
+  /* The disk cache entry (a directory: kernel.so, manifest.txt and
+   * cache.txt; dash-aot-run runs it) the code was loaded from or stored in,
+   * "" when it is not on disk. */
+  const char *cache_entry;
+  /* Why the disk cache was not used ("the disk cache is disabled", "not
+   * stored on disk: ..."), or what was wrong with a stale entry that was
+   * recompiled and replaced; "" otherwise. Both strings live as long as
+   * the handle. */
+  const char *cache_note;
+} DashKernelInfo;
 
 /* DASH_C_API_VERSION of the library. */
 DASH_C_EXPORT int32_t dashGetApiVersion(void);
@@ -102,6 +149,10 @@ DASH_C_EXPORT int32_t dashGetApiVersion(void);
  * gradient. A NULL config is ignored. */
 DASH_C_EXPORT void dashAttentionConfigInit(DashAttentionConfig *config);
 
+/* "dash <version> commit <git commit> llvm <version>": the compiler build,
+ * which is part of every disk cache key. */
+DASH_C_EXPORT const char *dashGetVersion(void);
+
 /* A context owns the cache of compiled kernels and the last error. It may be
  * used from several threads; compilations within one context are
  * serialised. Destroying it while kernels are alive is allowed: they keep
@@ -109,15 +160,32 @@ DASH_C_EXPORT void dashAttentionConfigInit(DashAttentionConfig *config);
 DASH_C_EXPORT DashStatus dashContextCreate(DashContext *context);
 DASH_C_EXPORT void dashContextDestroy(DashContext context);
 
+/* The directory of the disk kernel cache, shared by processes: a context
+ * starts with $DASH_CACHE_DIR if set (set but empty disables the cache),
+ * else $XDG_CACHE_HOME/dash, else $HOME/.cache/dash. NULL or "" disables
+ * the disk cache of this context; kernels compiled later are then kept in
+ * memory only. Entries are keyed by the configuration (every field), the
+ * pass, the target (host CPU and features, or CUDA chip), and the compiler
+ * build (dashGetVersion); a partial or corrupted entry is recompiled.
+ * Storing needs a C++ compiler driver (c++) on PATH to link kernel.so;
+ * without one, kernels are compiled in memory and cache_note says so. */
+DASH_C_EXPORT DashStatus dashContextSetCacheDir(DashContext context,
+                                                const char *directory);
+/* The current directory, "" when disabled. Valid until the next
+ * dashContextSetCacheDir on the context. */
+DASH_C_EXPORT const char *dashContextGetCacheDir(DashContext context);
+
 /* The message of the latest failure on `context` (any thread), or, for a
  * NULL context, of the latest failure of this thread that had no context.
  * Empty when there was none. Valid until the next call from this thread. */
 DASH_C_EXPORT const char *dashGetLastError(DashContext context);
 
 /* Compiles the forward pass of `config` for `target` (the backward pass is
- * compiled on the first dashBackward). Kernels are cached in the context by
- * configuration and target: compiling the same configuration again returns
- * a new handle to the same code at no cost. There is no on-disk cache yet.
+ * compiled on the first dashBackward, or by dashKernelCompileBackward).
+ * Kernels are cached in the context by configuration and target: compiling
+ * the same configuration again returns a new handle to the same code at no
+ * cost. They are also cached on disk (dashContextSetCacheDir), so another
+ * context or process loads them instead of compiling.
  * DASH_TARGET_CUDA needs the driver and a device (to pick the chip) at
  * compile time, else DASH_STATUS_CUDA_UNAVAILABLE. */
 DASH_C_EXPORT DashStatus dashCompile(DashContext context,
@@ -134,6 +202,16 @@ DASH_C_EXPORT DashStatus dashKernelGetConfig(DashKernel kernel,
 
 /* Number of distinct kernels in the context's cache. */
 DASH_C_EXPORT int64_t dashContextCachedKernels(DashContext context);
+
+/* Compiles (or loads from the disk cache) the backward pass now rather than
+ * on the first dashBackward. */
+DASH_C_EXPORT DashStatus dashKernelCompileBackward(DashKernel kernel);
+
+/* How the code of `pass` (DashPass) was obtained: for the forward pass, by
+ * the dashCompile that returned this handle; for the backward pass, by
+ * whichever call compiled it (source NONE before that). */
+DASH_C_EXPORT DashStatus dashKernelGetInfo(DashKernel kernel, int32_t pass,
+                                           DashKernelInfo *info);
 
 /* Forward pass (spec F1-F6): q [B, H, N, D], k and v [B, Hkv, N, D], w
  * [Hkv, D] (only with with_summary_query, else must be NULL) to o
@@ -159,6 +237,79 @@ DASH_C_EXPORT DashStatus dashBackward(DashKernel kernel, const void *q,
                                       const void *w, const void *dO, void *dq,
                                       void *dk, void *dv, void *dw,
                                       void *stream);
+
+/* dashForward and dashBackward on 4-D tensors with element strides: each
+ * `*_strides` points at 4 non-negative int64 strides of its tensor (q, k,
+ * v, o, dO, dq, dk, dv; W, dW, LSE and counts stay contiguous), NULL meaning
+ * contiguous. Strides whose elements would overlap (or a negative stride)
+ * give DASH_STATUS_INVALID_ARGUMENT naming the tensor. Contiguous tensors
+ * are used in place; others are packed into contiguous temporaries (host
+ * loops for the CPU, 2-D driver copies for CUDA, one per [N, D] slab when
+ * the D stride is 1 and one per row otherwise) and outputs unpacked. */
+DASH_C_EXPORT DashStatus dashForwardStrided(
+    DashKernel kernel, const void *q, const int64_t *q_strides, const void *k,
+    const int64_t *k_strides, const void *v, const int64_t *v_strides,
+    const void *w, void *o, const int64_t *o_strides, float *lse,
+    int32_t *counts, void *stream);
+DASH_C_EXPORT DashStatus dashBackwardStrided(
+    DashKernel kernel, const void *q, const int64_t *q_strides, const void *k,
+    const int64_t *k_strides, const void *v, const int64_t *v_strides,
+    const void *w, const void *dO, const int64_t *dO_strides, void *dq,
+    const int64_t *dq_strides, void *dk, const int64_t *dk_strides, void *dv,
+    const int64_t *dv_strides, void *dw, void *stream);
+
+/*===----------------------------------------------------------------------===*
+ * Functions of MLIR modules
+ *===----------------------------------------------------------------------===*/
+
+#define DASH_MAX_RANK 8
+
+/* One argument of a compiled function: a dense row-major tensor. */
+typedef struct DashTensorArg {
+  void *data;
+  int32_t dtype; /* DashDType */
+  int32_t rank;  /* 0 to DASH_MAX_RANK */
+  int64_t shape[DASH_MAX_RANK];
+} DashTensorArg;
+
+/* Compiles function `entry` of the MLIR module in `source` (`length` bytes;
+ * dash, func, arith, tensor, linalg ... ops on tensors of static shape, as
+ * dash-opt's pipelines accept; functions marked dash.differentiate get
+ * their @<name>_grad, which `entry` may name) for `target`. Its results
+ * become trailing output arguments: a function of n arguments and m results
+ * is called with n + m DashTensorArg, inputs first. Compiled functions are
+ * cached in memory and on disk like kernels, keyed by the source text,
+ * entry and target. Parse, verification and lowering errors give
+ * DASH_STATUS_COMPILE_ERROR with the located diagnostics. */
+DASH_C_EXPORT DashStatus dashFunctionCompile(DashContext context,
+                                             const char *source, size_t length,
+                                             const char *entry,
+                                             DashTarget target,
+                                             DashFunction *function);
+DASH_C_EXPORT void dashFunctionRelease(DashFunction function);
+
+/* The number of inputs (the function's arguments) and outputs (its
+ * results). */
+DASH_C_EXPORT DashStatus dashFunctionGetSignature(DashFunction function,
+                                                  int32_t *num_inputs,
+                                                  int32_t *num_outputs);
+/* The dtype, rank and shape of argument `index` (inputs first, then
+ * outputs); data is set to NULL. */
+DASH_C_EXPORT DashStatus dashFunctionGetArgument(DashFunction function,
+                                                 int32_t index,
+                                                 DashTensorArg *argument);
+/* How the function's code was obtained (see dashKernelGetInfo). */
+DASH_C_EXPORT DashStatus dashFunctionGetInfo(DashFunction function,
+                                             DashKernelInfo *info);
+
+/* Calls the function: `args` holds num_inputs + num_outputs tensors, each
+ * checked against the signature (count, dtype, rank, shape; data not NULL)
+ * before anything runs. Host pointers for the CPU, device pointers for
+ * CUDA, with dashForward's stream rules. */
+DASH_C_EXPORT DashStatus dashFunctionCall(DashFunction function,
+                                          int32_t num_args,
+                                          const DashTensorArg *args,
+                                          void *stream);
 
 /* Registers Dash's passes in MLIR's global registry (for C users driving
  * MLIR through its own C API, e.g. mlirParsePassPipeline). */

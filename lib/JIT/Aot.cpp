@@ -2,9 +2,12 @@
 
 #include "dash/JIT/Aot.h"
 #include "Lowering.h"
+#include "dash/Runtime/Artifact.h"
+#include "dash/Runtime/CudaRuntime.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/IRBuilder.h"
@@ -23,6 +26,15 @@ using namespace mlir;
 namespace dash {
 
 static const char *typeName(ElementType type) { return elementTypeName(type); }
+
+std::string hostCpuFeatures() {
+  // Sorted, so that the text (part of cache keys) is stable.
+  std::vector<std::string> features;
+  for (const auto &feature : llvm::sys::getHostCPUFeatures())
+    features.push_back((feature.second ? "+" : "-") + feature.first().str());
+  llvm::sort(features);
+  return llvm::join(features, ",");
+}
 
 static std::string shapeString(const std::vector<int64_t> &shape) {
   std::string text;
@@ -52,7 +64,80 @@ static void addPackedEntry(llvm::Module &module, llvm::StringRef cwrapper,
   b.CreateRetVoid();
 }
 
-/// Emits `module` as a position-independent object file at `path`.
+/// Routes the calls of `module` to the mgpu* runtime through pointer slots
+/// `__dash_import_<name>` that the loader fills (dash/Runtime/Artifact.h),
+/// and moves the constructors and destructors (which load and unload the GPU
+/// modules through those slots) into `__dash_init` and `__dash_fini`, which
+/// the loader calls once the slots are filled. Returns the imported names.
+static llvm::Expected<std::vector<std::string>>
+bindRuntimeImports(llvm::Module &module) {
+  llvm::LLVMContext &context = module.getContext();
+  llvm::Type *ptr = llvm::PointerType::getUnqual(context);
+  std::vector<std::pair<const char *, void *>> runtime = cuda::mgpuSymbols();
+  std::vector<llvm::Function *> imported;
+  for (llvm::Function &function : module.functions())
+    if (function.isDeclaration() && function.getName().starts_with("mgpu"))
+      imported.push_back(&function);
+  std::vector<std::string> names;
+  for (llvm::Function *function : imported) {
+    std::string name = function->getName().str();
+    if (llvm::none_of(runtime, [&](auto &s) { return name == s.first; }))
+      return llvm::createStringError(
+          "the compiled code calls " + name +
+          ", which Dash's CUDA runtime does not provide");
+    auto *slot = new llvm::GlobalVariable(
+        module, ptr, /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage,
+        llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(context)),
+        "__dash_import_" + name);
+    // The declaration becomes a private forwarder, inlined by the optimiser.
+    function->setLinkage(llvm::GlobalValue::InternalLinkage);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(context, "entry", function));
+    llvm::SmallVector<llvm::Value *> args(
+        llvm::make_pointer_range(function->args()));
+    llvm::CallInst *call = b.CreateCall(function->getFunctionType(),
+                                        b.CreateLoad(ptr, slot), args);
+    if (function->getReturnType()->isVoidTy())
+      b.CreateRetVoid();
+    else
+      b.CreateRet(call);
+    names.push_back(std::move(name));
+  }
+
+  // llvm.global_ctors run in ascending priority, llvm.global_dtors in
+  // descending priority.
+  for (auto [list, exported, ascending] :
+       {std::tuple{"llvm.global_ctors", "__dash_init", true},
+        std::tuple{"llvm.global_dtors", "__dash_fini", false}}) {
+    std::vector<std::pair<uint64_t, llvm::Constant *>> entries;
+    if (llvm::GlobalVariable *global = module.getGlobalVariable(list)) {
+      if (auto *array = llvm::dyn_cast_or_null<llvm::ConstantArray>(
+              global->getInitializer()))
+        for (llvm::Value *operand : array->operands()) {
+          auto *entry = llvm::cast<llvm::ConstantStruct>(operand);
+          entries.emplace_back(
+              llvm::cast<llvm::ConstantInt>(entry->getOperand(0))
+                  ->getZExtValue(),
+              entry->getOperand(1));
+        }
+      global->eraseFromParent();
+    }
+    llvm::stable_sort(entries, [&](auto &a, auto &b) {
+      return ascending ? a.first < b.first : a.first > b.first;
+    });
+    auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(context),
+                                         /*isVarArg=*/false);
+    auto *function = llvm::Function::Create(
+        type, llvm::Function::ExternalLinkage, exported, module);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(context, "entry", function));
+    for (auto &entry : entries)
+      b.CreateCall(type, entry.second);
+    b.CreateRetVoid();
+  }
+  return names;
+}
+
+/// Optimises `module` (as the JIT does) and emits it as a
+/// position-independent object file at `path`.
 static llvm::Error emitObject(llvm::Module &module, llvm::StringRef path) {
   static bool ready = [] {
     llvm::InitializeNativeTarget();
@@ -66,11 +151,16 @@ static llvm::Error emitObject(llvm::Module &module, llvm::StringRef path) {
       llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return llvm::createStringError("no host target: " + error);
-  std::unique_ptr<llvm::TargetMachine> machine(
-      target->createTargetMachine(triple, llvm::sys::getHostCPUName(), "",
-                                  llvm::TargetOptions(), llvm::Reloc::PIC_));
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, llvm::sys::getHostCPUName(), hostCpuFeatures(),
+      llvm::TargetOptions(), llvm::Reloc::PIC_));
   module.setTargetTriple(triple);
   module.setDataLayout(machine->createDataLayout());
+  // As the JIT does: without the target machine, whose cost models made
+  // compiles about 6x slower here for no faster code.
+  if (llvm::Error error = makeOptimizingTransformer(
+          /*optLevel=*/3, /*sizeLevel=*/0, /*targetMachine=*/nullptr)(&module))
+    return error;
   std::error_code ec;
   llvm::raw_fd_ostream out(path, ec, llvm::sys::fs::OF_None);
   if (ec)
@@ -98,7 +188,7 @@ llvm::Error writeAotArtifact(ModuleOp module, llvm::StringRef entry,
                                    ec.message());
 
   // The manifest: what a runner needs, plus the launches for inspection.
-  std::string manifest = "dash-aot 1\n";
+  std::string manifest = std::string(aot::kManifestHeader) + "\n";
   manifest += llvm::formatv("target {0}\n", options.target == Target::Cuda
                                                 ? "cuda " + options.chip
                                                 : std::string("cpu"))
@@ -143,6 +233,12 @@ llvm::Error writeAotArtifact(ModuleOp module, llvm::StringRef entry,
     return diagnostics.error("translation to LLVM IR failed");
   addPackedEntry(*llvmModule, ("_mlir_ciface_" + entry).str(),
                  ("_mlir_packed_" + entry).str());
+  llvm::Expected<std::vector<std::string>> imports =
+      bindRuntimeImports(*llvmModule);
+  if (!imports)
+    return imports.takeError();
+  for (const std::string &name : *imports)
+    manifest += "import " + name + "\n";
 
   llvm::SmallString<256> object(directory), library(directory),
       manifestPath(directory);
@@ -157,7 +253,8 @@ llvm::Error writeAotArtifact(ModuleOp module, llvm::StringRef entry,
         "linking kernel.so needs a C++ compiler driver (c++) on PATH");
   std::string message;
   int status = llvm::sys::ExecuteAndWait(
-      *linker, {*linker, "-shared", "-o", library.str(), object.str()},
+      *linker,
+      {*linker, "-shared", "-Wl,-Bsymbolic", "-o", library.str(), object.str()},
       std::nullopt, {}, 0, 0, &message);
   if (status != 0)
     return llvm::createStringError(

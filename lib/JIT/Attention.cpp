@@ -48,6 +48,15 @@ const char *elementTypeName(ElementType type) {
   llvm_unreachable("unknown element type");
 }
 
+std::optional<ElementType> parseElementType(StringRef name) {
+  for (ElementType type :
+       {ElementType::F32, ElementType::F64, ElementType::BF16, ElementType::F16,
+        ElementType::I32, ElementType::I1})
+    if (name == elementTypeName(type))
+      return type;
+  return std::nullopt;
+}
+
 const char *priorName(Prior prior) {
   switch (prior) {
   case Prior::Raw:

@@ -5,6 +5,7 @@
 #include "dash/Dialect/Dash/Transforms/Passes.h"
 #include "dash/InitAllDash.h"
 #include "dash/Pipelines/Pipelines.h"
+#include "dash/Runtime/Artifact.h"
 #include "dash/Runtime/CudaRuntime.h"
 #include "dash/Runtime/MemRef.h"
 
@@ -71,8 +72,6 @@ std::unique_ptr<MLIRContext> createCompilerContext() {
   return std::make_unique<MLIRContext>(registry);
 }
 
-namespace {} // namespace
-
 CpuFunction::~CpuFunction() = default;
 
 llvm::Expected<LoweredSignature> lowerToLLVM(ModuleOp module, StringRef entry,
@@ -136,8 +135,12 @@ llvm::Expected<LoweredSignature> lowerToLLVM(ModuleOp module, StringRef entry,
     mlir::dash::buildNVVMPipeline(pm, pipeline);
     pipelineName = "dash-nvvm-pipeline";
   }
+  pm.addInstrumentation(countTemporaries(signature.temporaries));
   if (failed(pm.run(module)))
     return diagnostics.error(llvm::Twine(pipelineName) + " failed");
+  if (llvm::Error error =
+          checkTemporaries(signature.temporaries, options.target))
+    return std::move(error);
   return signature;
 }
 
@@ -155,6 +158,7 @@ CpuFunction::compile(ModuleOp module, StringRef entry,
   result->compiledFor = options.target;
   result->inputSpecs = std::move(signature->inputs);
   result->outputSpecs = std::move(signature->outputs);
+  result->temporaryBufferBytes = signature->temporaries.bytes;
 
   static bool nativeTargetReady = [] {
     llvm::InitializeNativeTarget();
@@ -194,6 +198,35 @@ CpuFunction::compile(ModuleOp module, StringRef entry,
   result->compileTime =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
+  return result;
+}
+
+llvm::Expected<std::unique_ptr<CpuFunction>>
+CpuFunction::load(StringRef directory) {
+  std::shared_ptr<const aot::Library> library;
+  if (std::string error = aot::Library::load(directory.str(), library);
+      !error.empty())
+    return llvm::createStringError(error);
+  const aot::Manifest &manifest = library->manifest();
+  std::unique_ptr<CpuFunction> result(new CpuFunction());
+  for (auto [specs, tensors] :
+       {std::pair{&result->inputSpecs, &manifest.inputs},
+        std::pair{&result->outputSpecs, &manifest.outputs}})
+    for (const aot::ArtifactTensor &tensor : *tensors) {
+      TensorSpec spec;
+      spec.shape = tensor.shape;
+      auto type = parseElementType(tensor.type);
+      if (!type)
+        return llvm::createStringError(directory + ": element type " +
+                                       tensor.type + " of " + tensor.name);
+      spec.type = *type;
+      specs->push_back(std::move(spec));
+    }
+  llvm::StringRef entry = manifest.entry;
+  entry.consume_front("_mlir_packed_");
+  result->entryName = entry.str();
+  result->compiledFor = manifest.cuda ? Target::Cuda : Target::Cpu;
+  result->library = std::move(library);
   return result;
 }
 
@@ -297,13 +330,22 @@ llvm::Error CpuFunction::callInPlace(llvm::ArrayRef<const void *> inputs,
     descriptorPointers.push_back(d.data());
   for (auto &p : descriptorPointers)
     args.push_back(&p);
-  if (llvm::Error error =
-          engine->invokePacked("_mlir_ciface_" + entryName, args))
+  if (library) {
+    library->call(args.data());
+  } else if (llvm::Error error =
+                 engine->invokePacked("_mlir_ciface_" + entryName, args)) {
     return error;
+  }
   if (compiledFor == Target::Cuda) {
     std::string error = cuda::takeError();
     if (error.empty())
       error = cuda::synchronize();
+    // The runtime launches nothing after a failed allocation; say what the
+    // call needed.
+    if (error.find("CUDA_ERROR_OUT_OF_MEMORY") != std::string::npos &&
+        temporaryBufferBytes)
+      error += "; the function's temporary buffers take " +
+               formatBytes(temporaryBufferBytes) + " of device memory per call";
     if (!error.empty())
       return llvm::createStringError(error);
   }

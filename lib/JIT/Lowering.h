@@ -10,6 +10,7 @@
 #ifndef DASH_LIB_JIT_LOWERING_H
 #define DASH_LIB_JIT_LOWERING_H
 
+#include "Temporaries.h"
 #include "dash/JIT/CpuFunction.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -38,14 +39,17 @@ private:
   mlir::ScopedDiagnosticHandler handler;
 };
 
-/// Arguments and results of the entry function, before lowering.
+/// Arguments and results of the entry function, before lowering, and the
+/// buffers the lowered code allocates on each call.
 struct LoweredSignature {
   std::vector<TensorSpec> inputs, outputs;
+  Temporaries temporaries;
 };
 
 /// Verifies `module`, generates requested gradient functions, reads the
 /// signature of `entry` and lowers the module to the LLVM dialect with the
-/// pipeline of `options.target` (C wrappers included).
+/// pipeline of `options.target` (C wrappers included). Fails as
+/// checkTemporaries does on temporaries too large to allocate.
 llvm::Expected<LoweredSignature> lowerToLLVM(mlir::ModuleOp module,
                                              llvm::StringRef entry,
                                              const CompileOptions &options);

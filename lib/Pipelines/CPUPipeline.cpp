@@ -24,8 +24,11 @@ using namespace mlir;
 
 void mlir::dash::buildCPUPipeline(OpPassManager &pm,
                                   const CPUPipelineOptions &options) {
-  addTensorToBuffers(pm, options.differentiate, options.fuseElementwise,
-                     options.resultsToOutParams);
+  TensorToBuffersOptions steps;
+  steps.differentiate = options.differentiate;
+  steps.fuseElementwise = options.fuseElementwise;
+  steps.resultsToOutParams = options.resultsToOutParams;
+  addTensorToBuffers(pm, steps);
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());

@@ -2,9 +2,10 @@
 //
 // dash ops -> linalg on tensors -> one-shot bufferization -> parallel loops
 // -> one GPU thread per output element -> outlined kernels -> NVVM -> PTX or
-// cubin embedded in host LLVM code that calls the mgpu* runtime ABI. This is
-// the correctness-first CUDA path: every dash op (forward and gradient) runs
-// on the GPU through it.
+// cubin embedded in host LLVM code that calls the mgpu* runtime ABI. Every
+// dash op (forward and gradient) runs on the GPU through it; the fine
+// attention of eligible shapes (bf16/f16, block 64, D 64 or 128) instead
+// runs on the tensor-core kernels of dash-kernels-to-nvgpu.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,9 +30,14 @@ using namespace mlir;
 
 void mlir::dash::buildNVVMPipeline(OpPassManager &pm,
                                    const NVVMPipelineOptions &options) {
-  dash::addTensorToBuffers(pm, options.differentiate,
-                           /*fuseElementwise=*/true,
-                           /*resultsToOutParams=*/true);
+  TensorToBuffersOptions steps;
+  steps.differentiate = options.differentiate;
+  steps.fuseElementwise = true;
+  steps.resultsToOutParams = true;
+  steps.tensorCoreKernels = options.tensorCores;
+  dash::addTensorToBuffers(pm, steps);
+  if (options.tensorCores)
+    pm.addNestedPass<func::FuncOp>(createDashKernelsToNVGPU());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   DashMapParallelLoopsToGPUOptions mapping;
   mapping.threadsPerBlock = options.threadsPerBlock;
@@ -51,6 +57,7 @@ void mlir::dash::buildNVVMPipeline(OpPassManager &pm,
   pm.addPass(createGpuNVVMAttachTarget(target));
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createStripDebugInfoPass());
+  kernels.addPass(createConvertNVGPUToNVVMPass());
   kernels.addPass(createConvertGpuOpsToNVVMOps());
   kernels.addPass(LLVM::createNVVMOptimizeForTargetPass());
   kernels.addPass(createCanonicalizerPass());

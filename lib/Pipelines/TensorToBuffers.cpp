@@ -14,16 +14,17 @@
 
 using namespace mlir;
 
-void mlir::dash::addTensorToBuffers(OpPassManager &pm, bool differentiate,
-                                    bool fuseElementwise,
-                                    bool resultsToOutParams) {
-  if (differentiate)
+void mlir::dash::addTensorToBuffers(OpPassManager &pm,
+                                    const TensorToBuffersOptions &options) {
+  if (options.differentiate)
     pm.addPass(dash::createDashDifferentiate());
   pm.addPass(dash::createDashDecompose());
+  if (options.tensorCoreKernels)
+    pm.addNestedPass<func::FuncOp>(dash::createDashSparseAttentionToKernel());
   pm.addPass(dash::createDashToLinalg());
   pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
-  if (fuseElementwise)
+  if (options.fuseElementwise)
     pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCSEPass());
   bufferization::OneShotBufferizePassOptions bufferize;
@@ -31,7 +32,7 @@ void mlir::dash::addTensorToBuffers(OpPassManager &pm, bool differentiate,
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  if (resultsToOutParams) {
+  if (options.resultsToOutParams) {
     bufferization::BufferResultsToOutParamsPassOptions outParams;
     outParams.hoistStaticAllocs = true;
     outParams.modifyPublicFunctions = true;

@@ -8,11 +8,24 @@ namespace mlir {
 class OpPassManager;
 namespace dash {
 
-/// dash ops on tensors to bufferized linalg: differentiation (optional),
-/// decomposition, dash-to-linalg, one-shot bufferization with results as
-/// out-parameters (optional), deallocation, and memref.copy as linalg.copy.
-void addTensorToBuffers(OpPassManager &pm, bool differentiate,
-                        bool fuseElementwise, bool resultsToOutParams);
+struct TensorToBuffersOptions {
+  /// Run dash-differentiate first.
+  bool differentiate = true;
+  /// Fuse elementwise linalg ops before bufferization.
+  bool fuseElementwise = false;
+  /// Turn returned buffers into out-parameters.
+  bool resultsToOutParams = false;
+  /// Turn eligible dash.sparse_attention ops into
+  /// dash.sparse_attention_kernel (dash-sparse-attention-to-kernel) instead
+  /// of linalg.
+  bool tensorCoreKernels = false;
+};
+
+/// dash ops on tensors to bufferized linalg: differentiation, decomposition,
+/// the GPU kernels, dash-to-linalg, one-shot bufferization, deallocation, and
+/// memref.copy as linalg.copy, as `options` select.
+void addTensorToBuffers(OpPassManager &pm,
+                        const TensorToBuffersOptions &options);
 
 } // namespace dash
 } // namespace mlir

@@ -22,6 +22,24 @@ using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
 using CUevent = struct CUevent_st *;
 
+/// cuda.h's CUDA_MEMCPY2D.
+struct Memcpy2D {
+  size_t srcXInBytes, srcY;
+  int srcMemoryType;
+  const void *srcHost;
+  CUdeviceptr srcDevice;
+  void *srcArray;
+  size_t srcPitch;
+  size_t dstXInBytes, dstY;
+  int dstMemoryType;
+  void *dstHost;
+  CUdeviceptr dstDevice;
+  void *dstArray;
+  size_t dstPitch;
+  size_t WidthInBytes, Height;
+};
+constexpr int kMemoryTypeDevice = 2;
+
 constexpr CUresult kSuccess = 0;
 constexpr int kAttributeComputeCapabilityMajor = 75;
 constexpr int kAttributeComputeCapabilityMinor = 76;
@@ -63,6 +81,7 @@ struct Driver {
   X(cuMemcpyAsync, CUresult (*)(CUdeviceptr, CUdeviceptr, size_t, CUstream))   \
   X(cuMemcpyHtoD_v2, CUresult (*)(CUdeviceptr, const void *, size_t))          \
   X(cuMemcpyDtoH_v2, CUresult (*)(void *, CUdeviceptr, size_t))                \
+  X(cuMemcpy2DUnaligned_v2, CUresult (*)(const Memcpy2D *))                    \
   X(cuMemsetD32Async, CUresult (*)(CUdeviceptr, unsigned, size_t, CUstream))   \
   X(cuMemsetD16Async,                                                          \
     CUresult (*)(CUdeviceptr, unsigned short, size_t, CUstream))
@@ -104,6 +123,12 @@ bool record(const char *call, CUresult result) {
   if (firstError.empty())
     firstError = describe(call, result);
   return false;
+}
+
+/// Whether an error was recorded since the last takeError().
+bool failed() {
+  std::lock_guard<std::mutex> lock(mutex);
+  return !firstError.empty();
 }
 
 bool recordMissingDriver(const char *call) {
@@ -221,6 +246,23 @@ std::string copyToHost(void *host, const void *device, size_t bytes) {
                    host, reinterpret_cast<CUdeviceptr>(device), bytes));
 }
 
+std::string copy2D(void *dst, size_t dstPitch, const void *src, size_t srcPitch,
+                   size_t widthBytes, size_t height) {
+  if (!loaded)
+    return notLoaded();
+  Memcpy2D copy = {};
+  copy.srcMemoryType = copy.dstMemoryType = kMemoryTypeDevice;
+  copy.srcDevice = reinterpret_cast<CUdeviceptr>(src);
+  copy.srcPitch = srcPitch;
+  copy.dstDevice = reinterpret_cast<CUdeviceptr>(dst);
+  copy.dstPitch = dstPitch;
+  copy.WidthInBytes = widthBytes;
+  copy.Height = height;
+  // The unaligned variant: cuMemcpy2D may reject device-to-device pitches
+  // that cuMemAllocPitch did not choose, and strided tensors have any.
+  return check("cuMemcpy2DUnaligned", driver.cuMemcpy2DUnaligned_v2(&copy));
+}
+
 std::string synchronize() {
   if (!loaded)
     return notLoaded();
@@ -302,8 +344,10 @@ void mgpuLaunchKernel(CUfunction function, intptr_t gridX, intptr_t gridY,
                       intptr_t gridZ, intptr_t blockX, intptr_t blockY,
                       intptr_t blockZ, int32_t smem, CUstream stream,
                       void **params, void **extra, size_t /*paramsCount*/) {
-  if (!loaded || !function)
-    return; // The failed load or lookup is already recorded.
+  // After a failed load, lookup or allocation (already recorded) the kernel
+  // would get null pointers, and a fault would leave the context unusable.
+  if (!loaded || !function || failed())
+    return;
   if (smem > kDefaultSharedLimit &&
       !DASH_CALL(cuFuncSetAttribute, function,
                  kFunctionAttributeMaxDynamicSharedBytes, smem))

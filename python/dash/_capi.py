@@ -9,7 +9,7 @@ import ctypes
 import os
 import pathlib
 
-API_VERSION = 1
+API_VERSION = 2
 
 STATUS_OK = 0
 STATUS_NAMES = {
@@ -24,6 +24,13 @@ TARGET_CUDA = 1
 
 PRIORS = {"raw": 0, "centered": 1, "flat": 2}
 DTYPES = {"float32": 0, "bfloat16": 1, "float16": 2, "float64": 3}
+# Element types of module functions' arguments (DashDType).
+TENSOR_DTYPES = dict(DTYPES, int32=4, bool=5)
+
+SOURCES = {0: "none", 1: "compiled", 2: "memory", 3: "disk"}
+PASS_FORWARD = 0
+PASS_BACKWARD = 1
+MAX_RANK = 8
 
 
 class DashError(RuntimeError):
@@ -55,15 +62,43 @@ class AttentionConfig(ctypes.Structure):
     ]
 
 
+class KernelInfo(ctypes.Structure):
+    _fields_ = [
+        ("source", ctypes.c_int32),
+        ("compile_ms", ctypes.c_double),
+        ("total_ms", ctypes.c_double),
+        ("cache_entry", ctypes.c_char_p),
+        ("cache_note", ctypes.c_char_p),
+    ]
+
+    def as_dict(self):
+        return {"source": SOURCES.get(self.source, str(self.source)),
+                "compile_ms": self.compile_ms, "total_ms": self.total_ms,
+                "cache_entry": self.cache_entry.decode("utf-8", "replace"),
+                "cache_note": self.cache_note.decode("utf-8", "replace")}
+
+
+class TensorArg(ctypes.Structure):
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("dtype", ctypes.c_int32),
+        ("rank", ctypes.c_int32),
+        ("shape", ctypes.c_int64 * MAX_RANK),
+    ]
+
+
 def _candidates():
     """Where libDashC.so may be, in order: $DASH_LIBRARY, next to this
-    package, then the build directories of a source checkout."""
+    package, in the lib/ directory of an install tree (this package in
+    <prefix>/python/dash), then the build directories of a source
+    checkout."""
     env = os.environ.get("DASH_LIBRARY")
     if env:
         yield pathlib.Path(env)
         return
     here = pathlib.Path(__file__).resolve().parent
     yield here / "libDashC.so"
+    yield here.parent.parent / "lib" / "libDashC.so"
     root = here.parent.parent
     for build in sorted(root.glob("build*")):
         yield build / "lib" / "libDashC.so"
@@ -95,6 +130,25 @@ def _declare(lib):
         "dashContextCachedKernels": (ctypes.c_int64, [p]),
         "dashForward": (status, [p] * 9),
         "dashBackward": (status, [p] * 11),
+        "dashGetVersion": (ctypes.c_char_p, []),
+        "dashContextSetCacheDir": (status, [p, ctypes.c_char_p]),
+        "dashContextGetCacheDir": (ctypes.c_char_p, [p]),
+        "dashKernelCompileBackward": (status, [p]),
+        "dashKernelGetInfo": (status, [p, ctypes.c_int32,
+                                       ctypes.POINTER(KernelInfo)]),
+        "dashForwardStrided": (status, [p] * 13),
+        "dashBackwardStrided": (status, [p] * 18),
+        "dashFunctionCompile": (status, [p, ctypes.c_char_p, ctypes.c_size_t,
+                                         ctypes.c_char_p, ctypes.c_int,
+                                         ctypes.POINTER(p)]),
+        "dashFunctionRelease": (None, [p]),
+        "dashFunctionGetSignature": (status, [
+            p, ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_int32)]),
+        "dashFunctionGetArgument": (status, [p, ctypes.c_int32,
+                                             ctypes.POINTER(TensorArg)]),
+        "dashFunctionGetInfo": (status, [p, ctypes.POINTER(KernelInfo)]),
+        "dashFunctionCall": (status, [p, ctypes.c_int32,
+                                      ctypes.POINTER(TensorArg), p]),
     }
     for name, (restype, argtypes) in signatures.items():
         function = getattr(lib, name)

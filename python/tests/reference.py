@@ -89,3 +89,30 @@ def forward(q, k, v, w=None, *, alpha=1.5, block_size=64, gamma=1.0,
                     lse[b, h, i] = top + math.log(np.exp(s - top).sum())
                     out[b, h, i] = np.exp(s - lse[b, h, i]) @ v[b, g, j]
     return out, lse, counts, margin
+
+
+def sparse_attention(q, k, v, log_prior, *, block_size, scale=None):
+    """The fine attention stage alone (spec F6, dash.sparse_attention):
+    causal softmax attention of q [B, H, N, D] over k, v [B, Hkv, N, D]
+    with the block log-prior [B, Hkv, N, M] (-inf: block not selected) as a
+    bias. Returns O and LSE; rows without a key give O = 0, LSE = -inf."""
+    q, k, v, log_prior = (np.asarray(x, np.float64)
+                          for x in (q, k, v, log_prior))
+    batch, heads, n, d = q.shape
+    group = heads // k.shape[1]
+    scale = 1.0 / math.sqrt(d) if scale is None else scale
+    out = np.zeros_like(q)
+    lse = np.full((batch, heads, n), -math.inf)
+    for b in range(batch):
+        for h in range(heads):
+            g = h // group
+            for i in range(n):
+                j = np.arange(i + 1)
+                s = scale * k[b, g, j] @ q[b, h, i] + log_prior[b, g, i,
+                                                                j // block_size]
+                if np.isneginf(s).all():
+                    continue
+                top = s.max()
+                lse[b, h, i] = top + math.log(np.exp(s - top).sum())
+                out[b, h, i] = np.exp(s - lse[b, h, i]) @ v[b, g, j]
+    return out, lse

@@ -1,8 +1,9 @@
 //===- dash-aot-run.cpp - Run an ahead-of-time artifact ------------------===//
 //
-// Runs a function compiled by `dash-run --emit-aot DIR` on a host without
-// MLIR: it links only Dash's driver-only CUDA runtime (whose mgpu* ABI the
-// artifact's kernel.so calls) and the .npy reader.
+// Runs a function compiled by `dash-run --emit-aot DIR` (or an entry of the
+// disk kernel cache) on a host without MLIR: it links only Dash's driver-only
+// CUDA runtime (whose mgpu* ABI the artifact's kernel.so calls, and which
+// loads the artifact) and the .npy reader.
 //
 //   dash-aot-run DIR --inputs IN --outputs OUT [--repeat R]
 //
@@ -11,78 +12,26 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dash/Runtime/Artifact.h"
 #include "dash/Runtime/CudaRuntime.h"
 #include "dash/Runtime/MemRef.h"
 #include "dash/Support/Float16.h"
 #include "dash/Support/Npy.h"
 
-#include <dlfcn.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 namespace {
 
-struct Tensor {
-  std::string name, type;
-  std::vector<int64_t> shape;
-  size_t elementSize() const {
-    return type == "f64" ? 8 : type == "bf16" || type == "f16" ? 2 : 4;
-  }
-  int64_t numElements() const {
-    int64_t n = 1;
-    for (int64_t d : shape)
-      n *= d;
-    return n;
-  }
-  size_t numBytes() const { return numElements() * elementSize(); }
-};
-
-struct Manifest {
-  bool cuda = false;
-  std::string entry;
-  std::vector<Tensor> inputs, outputs;
-};
+using Tensor = dash::aot::ArtifactTensor;
 
 int fail(const std::string &message) {
   std::fprintf(stderr, "dash-aot-run: error: %s\n", message.c_str());
   return 1;
-}
-
-std::string readManifest(const std::string &path, Manifest &m) {
-  std::ifstream in(path);
-  if (!in)
-    return "cannot read " + path;
-  std::string line, word;
-  std::getline(in, line);
-  if (line != "dash-aot 1")
-    return path + " is not a Dash AOT manifest (version 1)";
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    fields >> word;
-    if (word == "target") {
-      fields >> word;
-      m.cuda = word == "cuda";
-    } else if (word == "entry") {
-      fields >> m.entry;
-    } else if (word == "input" || word == "output") {
-      Tensor t;
-      std::string shape;
-      fields >> t.name >> t.type >> shape;
-      std::replace(shape.begin(), shape.end(), 'x', ' ');
-      std::istringstream dims(shape == "scalar" ? "" : shape);
-      for (int64_t d; dims >> d;)
-        t.shape.push_back(d);
-      (word == "input" ? m.inputs : m.outputs).push_back(t);
-    }
-  }
-  return m.entry.empty() ? path + " names no entry" : "";
 }
 
 /// Reads `<dir>/<name>.npy` into the layout the function expects.
@@ -145,23 +94,10 @@ int main(int argc, char **argv) {
   }
   if (artifact.empty() || inputs.empty() || outputs.empty())
     return fail("usage: dash-aot-run DIR --inputs IN --outputs OUT");
-  Manifest manifest;
-  if (std::string e = readManifest(artifact + "/manifest.txt", manifest);
-      !e.empty())
+  std::shared_ptr<const dash::aot::Library> library;
+  if (std::string e = dash::aot::Library::load(artifact, library); !e.empty())
     return fail(e);
-  if (manifest.cuda)
-    if (std::string e = dash::cuda::initialize(); !e.empty())
-      return fail(e);
-  // The artifact resolves the mgpu* functions against this executable.
-  (void)dash::cuda::mgpuSymbols();
-  std::string library = artifact + "/kernel.so";
-  void *handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle)
-    return fail(std::string("cannot load ") + library + ": " + dlerror());
-  auto entry = reinterpret_cast<void (*)(void **)>(
-      dlsym(handle, manifest.entry.c_str()));
-  if (!entry)
-    return fail(library + " lacks " + manifest.entry);
+  const dash::aot::Manifest &manifest = library->manifest();
 
   std::vector<Tensor> all = manifest.inputs;
   all.insert(all.end(), manifest.outputs.begin(), manifest.outputs.end());
@@ -200,7 +136,7 @@ int main(int argc, char **argv) {
   std::vector<double> millis;
   for (int r = 0; r < repeat; ++r) {
     auto start = std::chrono::steady_clock::now();
-    entry(args.data());
+    library->call(args.data());
     if (manifest.cuda) {
       std::string e = dash::cuda::takeError();
       if (e.empty())

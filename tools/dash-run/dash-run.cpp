@@ -13,6 +13,7 @@
 #include "dash/InitAllDash.h"
 #include "dash/JIT/Aot.h"
 #include "dash/JIT/CpuFunction.h"
+#include "dash/JIT/KernelCache.h"
 #include "dash/Runtime/CudaRuntime.h"
 #include "dash/Support/Npy.h"
 
@@ -27,6 +28,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/InterleavedRange.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -135,6 +137,13 @@ cl::opt<std::string>
             cl::desc("Write the inputs and o.npy, lse.npy, counts.npy "
                      "(float32 and int32) to <dir>; with --backward also "
                      "do.npy and dq.npy, dk.npy, dv.npy[, dw.npy]"));
+cl::opt<std::string> cacheDir(
+    "cache-dir", cl::init(""), cl::cat(runCategory), cl::value_desc("dir"),
+    cl::desc("Disk kernel cache: load compiled functions from <dir>, store "
+             "new ones there (default: $DASH_CACHE_DIR, else "
+             "$XDG_CACHE_HOME/dash, else ~/.cache/dash)"));
+cl::opt<bool> noCache("no-cache", cl::cat(runCategory),
+                      cl::desc("Compile in memory, without the disk cache"));
 cl::opt<unsigned> repeat("repeat", cl::init(1), cl::cat(runCategory),
                          cl::desc("Calls to time; the median is reported"));
 cl::opt<bool> noCheck("no-check", cl::cat(runCategory),
@@ -440,6 +449,36 @@ llvm::Expected<CompileOptions> compileOptions() {
   return options;
 }
 
+/// The disk cache the flags select.
+DiskCache diskCache() {
+  if (noCache)
+    return DiskCache();
+  return DiskCache(cacheDir.getNumOccurrences()
+                       ? std::string(cacheDir)
+                       : DiskCache::defaultDirectory());
+}
+
+/// "compiled in 0.313 s (...)" or "loaded from the disk cache in 2.1 ms
+/// (...)": how `what` was obtained.
+void printCompileInfo(llvm::StringRef what, const CompileInfo &info) {
+  llvm::outs() << "dash-run: " << what;
+  if (info.source == CompileInfo::Source::DiskCache) {
+    llvm::outs() << "loaded from the disk cache in "
+                 << llvm::format("%.3f", info.totalMs) << " ms (" << info.entry
+                 << ")\n";
+    return;
+  }
+  llvm::outs() << "compiled in " << llvm::format("%.3f", info.compileMs / 1000)
+               << " s (";
+  if (!info.entry.empty())
+    llvm::outs() << "stored in the disk cache " << info.entry;
+  else
+    llvm::outs() << "not in the disk cache: " << info.note;
+  if (!info.entry.empty() && !info.note.empty())
+    llvm::outs() << "; " << info.note;
+  llvm::outs() << ")\n";
+}
+
 /// The configuration from the flags or from the .mlir input, whichever the
 /// user gave; `entryName` receives the function to compile from the file.
 llvm::Expected<AttentionConfig> configure(std::string &entryName) {
@@ -498,18 +537,29 @@ llvm::Expected<bool> run() {
       return err;
     llvm::outs() << "dash-run: wrote the AOT artifact " << emitAot << "\n";
   }
-  auto function =
-      inputFile.empty()
-          ? CpuFunction::compileAttention(*config, *options)
-          : CpuFunction::compileFile(inputFile, entryName, *options);
+  DiskCache cache = diskCache();
+  CompileInfo forwardInfo;
+  auto compileForward = [&]() -> llvm::Expected<std::unique_ptr<CpuFunction>> {
+    if (inputFile.empty())
+      return compileAttentionCached(*config, /*gradient=*/false, *options,
+                                    cache, forwardInfo);
+    auto text = llvm::MemoryBuffer::getFile(inputFile);
+    if (!text)
+      return error("cannot read " + inputFile + ": " +
+                   text.getError().message());
+    return compileSourceCached((*text)->getBuffer(), entryName, *options, cache,
+                               forwardInfo);
+  };
+  auto function = compileForward();
   if (!function)
     return function.takeError();
   if (!sameSpecs((*function)->inputs(), attentionInputs(*config)) ||
       !sameSpecs((*function)->outputs(), attentionOutputs(*config)))
     return error("the compiled function's signature does not match its "
                  "configuration");
-  llvm::outs() << "dash-run: compiled in "
-               << llvm::format("%.3f", (*function)->compileSeconds()) << " s\n";
+  printCompileInfo("", forwardInfo);
+  // The summary reports the function that median_ms times.
+  CompileInfo timedInfo = forwardInfo;
 
   check::AttentionOutputs outputs(*config);
   std::vector<const void *> ins;
@@ -540,16 +590,17 @@ llvm::Expected<bool> run() {
                  << (fromFile ? "from " + pathIn(inputsDir, "do.npy")
                               : "random, seed " + std::to_string(seed + 1000))
                  << "\n";
-    auto gradient = CpuFunction::compileAttentionGrad(*config, *options);
+    CompileInfo gradientInfo;
+    auto gradient = compileAttentionCached(*config, /*gradient=*/true, *options,
+                                           cache, gradientInfo);
     if (!gradient)
       return gradient.takeError();
     if (!sameSpecs((*gradient)->inputs(), attentionGradInputs(*config)) ||
         !sameSpecs((*gradient)->outputs(), attentionGradOutputs(*config)))
       return error("the compiled gradient function's signature does not "
                    "match its configuration");
-    llvm::outs() << "dash-run: gradient compiled in "
-                 << llvm::format("%.3f", (*gradient)->compileSeconds())
-                 << " s\n";
+    printCompileInfo("gradient ", gradientInfo);
+    timedInfo = gradientInfo;
     grads.emplace(*config);
     std::vector<const void *> gradIns = ins;
     gradIns.push_back(dOut->buffer.data());
@@ -625,7 +676,14 @@ llvm::Expected<bool> run() {
                << " rel_l2=" << llvm::format("%.3e", relL2)
                << " max_abs=" << llvm::format("%.3e", maxAbs)
                << " density=" << llvm::format("%.4f", density)
-               << " median_ms=" << llvm::format("%.3f", *median) << "\n";
+               << " median_ms=" << llvm::format("%.3f", *median)
+               << " compile_ms=" << llvm::format("%.1f", timedInfo.compileMs)
+               << " load_ms=" << llvm::format("%.1f", timedInfo.totalMs)
+               << " cache="
+               << (timedInfo.source == CompileInfo::Source::DiskCache ? "disk"
+                   : timedInfo.entry.empty()                          ? "off"
+                                             : "stored")
+               << "\n";
   return passed;
 }
 
@@ -644,7 +702,10 @@ int main(int argc, char **argv) {
       "The last line of the output is a summary: target, worst relative L2 "
       "error over O and LSE (and, with --backward, dQ, dK, dV, dW), max abs "
       "error over O, density, median ms of the forward function (of the "
-      "gradient function with --backward).\n"
+      "gradient function with --backward), and how that function was "
+      "obtained: compile_ms (0 when loaded), load_ms (request to callable "
+      "code) and cache=stored|disk|off (compiled and stored, loaded from the "
+      "disk cache, compiled without it).\n"
       "Exits 1 on any error or failed check.\n");
   llvm::Expected<bool> passed = run();
   if (!passed) {

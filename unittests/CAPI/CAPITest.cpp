@@ -6,84 +6,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dash-c/Dash.h"
+#include "CAPITestUtils.h"
 
-#include "dash/Oracle/Oracle.h"
-
-#include "gtest/gtest.h"
-
-#include <cmath>
 #include <dlfcn.h>
-#include <random>
-#include <string>
-#include <vector>
 
 using namespace dash;
+using namespace dash::capitest;
 
 namespace {
-
-std::vector<float> toFloat(const std::vector<double> &values) {
-  return std::vector<float>(values.begin(), values.end());
-}
-
-/// ||a - b|| / ||b||, NaN in `a` included.
-double relativeL2(const std::vector<float> &a, const std::vector<double> &b) {
-  double diff = 0, norm = 0;
-  for (size_t i = 0; i < b.size(); ++i) {
-    diff += (a[i] - b[i]) * (a[i] - b[i]);
-    norm += b[i] * b[i];
-  }
-  return std::isnan(diff) ? INFINITY : std::sqrt(diff / norm);
-}
-
-/// Spec section 4, f32.
-constexpr double kTolerance = 1e-4;
-
-class CAPI : public testing::Test {
-protected:
-  void SetUp() override {
-    ASSERT_EQ(dashContextCreate(&context), DASH_STATUS_OK);
-    dashAttentionConfigInit(&config);
-    config.batch = 1;
-    config.heads = 4;
-    config.kv_heads = 2;
-    config.seq_len = 40;
-    config.head_dim = 16;
-    config.block_size = 8;
-    config.gamma = 2.0;
-    config.prior = DASH_PRIOR_RAW;
-  }
-  void TearDown() override { dashContextDestroy(context); }
-
-  /// The oracle's view of `config`.
-  oracle::Config oracleConfig() const {
-    oracle::Config c;
-    c.batch = config.batch;
-    c.heads = config.heads;
-    c.kvHeads = config.kv_heads;
-    c.seqLen = config.seq_len;
-    c.headDim = config.head_dim;
-    c.blockSize = config.block_size;
-    c.gamma = config.gamma;
-    c.prior = oracle::PriorMode::Raw;
-    return c;
-  }
-
-  /// Values rounded to f32, so that the oracle sees what the kernel sees.
-  std::vector<double> random(size_t count, double stddev) {
-    std::normal_distribution<double> normal(0.0, stddev);
-    std::vector<double> values(count);
-    for (double &value : values)
-      value = static_cast<float>(normal(rng));
-    return values;
-  }
-
-  std::string lastError() const { return dashGetLastError(context); }
-
-  DashContext context = nullptr;
-  DashAttentionConfig config;
-  std::mt19937_64 rng{11};
-};
 
 TEST(CAPIDefaults, MatchTheSpec) {
   DashAttentionConfig config;
@@ -108,27 +38,11 @@ TEST_F(CAPI, ForwardAndBackwardMatchTheOracle) {
             DASH_STATUS_OK)
       << lastError();
 
-  size_t qSize = config.batch * config.heads * config.seq_len * config.head_dim;
-  size_t kvSize =
-      config.batch * config.kv_heads * config.seq_len * config.head_dim;
-  size_t rows = config.batch * config.heads * config.seq_len;
-  // Inputs whose selection decisions are clear of the entmax threshold, so
-  // that rounding cannot flip a block count.
-  std::vector<double> q, k, v, w;
-  oracle::ForwardResult expected;
-  for (int attempt = 0;; ++attempt) {
-    ASSERT_LT(attempt, 50) << "no inputs with a clear margin";
-    q = random(qSize, 1.0);
-    k = random(kvSize, 1.0);
-    v = random(kvSize, 1.0);
-    w = random(config.kv_heads * config.head_dim, 0.5);
-    expected = oracle::forward(reference, q, k, v, w);
-    if (expected.minMargin >= 1e-3)
-      break;
-  }
+  size_t qSize = this->qSize(), kvSize = this->kvSize(), rows = this->rows();
+  auto [q, k, v, w, expected] = drawInputs();
   std::vector<float> qf = toFloat(q), kf = toFloat(k), vf = toFloat(v),
                      wf = toFloat(w), o(qSize), lse(rows);
-  std::vector<int32_t> counts(config.batch * config.kv_heads * config.seq_len);
+  std::vector<int32_t> counts(countRows());
   ASSERT_EQ(dashForward(kernel, qf.data(), kf.data(), vf.data(), wf.data(),
                         o.data(), lse.data(), counts.data(), nullptr),
             DASH_STATUS_OK)
@@ -307,6 +221,25 @@ TEST_F(CAPI, InvalidConfigurationsNameTheProblem) {
             DASH_STATUS_INVALID_ARGUMENT);
   EXPECT_NE(lastError().find("got 5"), std::string::npos) << lastError();
   EXPECT_EQ(dashContextCachedKernels(context), 0);
+}
+
+TEST_F(CAPI, ConfigurationTooLargeForMemoryIsACompileError) {
+  // N = 2^21: the CPU lowering's dense fine-attention scores
+  // [1, 2, 2, N, N] in f32 take 64 TiB; compiling says so instead of the
+  // kernel crashing in malloc.
+  config.seq_len = int64_t(1) << 21;
+  config.block_size = 4096;
+  DashKernel kernel = reinterpret_cast<DashKernel>(0x1);
+  EXPECT_EQ(dashCompile(context, &config, DASH_TARGET_CPU, &kernel),
+            DASH_STATUS_COMPILE_ERROR);
+  EXPECT_EQ(kernel, nullptr);
+  EXPECT_NE(lastError().find("of temporary buffers per call (the largest is "
+                             "memref<1x2x2x2097152x2097152xf32>, 64.0 TiB"),
+            std::string::npos)
+      << lastError();
+  EXPECT_NE(lastError().find("of memory available on this machine"),
+            std::string::npos)
+      << lastError();
 }
 
 TEST_F(CAPI, CudaWithoutADriverIsUnavailable) {

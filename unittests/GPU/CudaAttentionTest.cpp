@@ -6,6 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "EdgeCaseTest.h"
+
 #include "dash/Check/Check.h"
 #include "dash/JIT/CpuFunction.h"
 #include "dash/Runtime/CudaRuntime.h"
@@ -19,26 +21,17 @@ using namespace dash;
 
 namespace {
 
-/// Chip of the card, as the pipeline names it (sm_90a on Hopper).
-std::string chipOfDevice() {
-  auto [major, minor] = cuda::computeCapability();
-  std::string chip = "sm_" + std::to_string(major) + std::to_string(minor);
-  return major == 9 ? chip + "a" : chip;
-}
-
 class CudaAttention : public testing::TestWithParam<AttentionConfig> {
 protected:
   void SetUp() override {
-    std::string error = cuda::initialize();
-    if (!error.empty())
-      GTEST_SKIP() << "no usable CUDA device: " << error;
+    std::string why = test::unavailable(Target::Cuda);
+    if (!why.empty())
+      GTEST_SKIP() << why;
   }
 };
 
 void checkOnDevice(const AttentionConfig &config, uint64_t seed) {
-  CompileOptions options;
-  options.target = Target::Cuda;
-  options.chip = chipOfDevice();
+  CompileOptions options = test::optionsFor(Target::Cuda);
   auto forward = CpuFunction::compileAttention(config, options);
   ASSERT_TRUE(static_cast<bool>(forward))
       << llvm::toString(forward.takeError());
@@ -86,7 +79,8 @@ TEST_P(CudaAttention, ForwardAndBackwardMatchOracle) {
 }
 
 AttentionConfig make(int64_t n, int64_t kvHeads, int64_t groups, int64_t d,
-                     ElementType dtype, Prior prior, bool withW) {
+                     ElementType dtype, Prior prior, bool withW,
+                     double gamma = 4.0) {
   AttentionConfig c;
   c.batch = 1;
   c.kvHeads = kvHeads;
@@ -97,12 +91,14 @@ AttentionConfig make(int64_t n, int64_t kvHeads, int64_t groups, int64_t d,
   c.dtype = dtype;
   c.prior = prior;
   c.withSummaryQuery = withW;
-  c.gamma = 4.0;
+  c.gamma = gamma;
   return c;
 }
 
-// Covers N in {64, 1000, 4096}, G in {1, 8}, D in {64, 128}, f32 and bf16,
-// every prior mode, with and without W.
+// Covers N in {64, 200, 1000, 4096}, G in {1, 4, 8}, D in {64, 128}, f32,
+// bf16 and f16, every prior mode, with and without W. The 16-bit
+// configurations (block 64, D 64 or 128) run the fine attention on the
+// tensor-core kernels; gamma 0.25 keeps most blocks.
 INSTANTIATE_TEST_SUITE_P(
     Matrix, CudaAttention,
     testing::Values(
@@ -111,7 +107,11 @@ INSTANTIATE_TEST_SUITE_P(
         make(1000, 2, 1, 128, ElementType::BF16, Prior::Flat, true),
         make(1000, 1, 8, 128, ElementType::BF16, Prior::Raw, false),
         make(4096, 1, 1, 64, ElementType::F32, Prior::Centered, false),
-        make(4096, 1, 1, 128, ElementType::BF16, Prior::Raw, true)),
+        make(4096, 1, 1, 128, ElementType::BF16, Prior::Raw, true),
+        make(200, 2, 4, 64, ElementType::BF16, Prior::Centered, true),
+        make(64, 1, 1, 64, ElementType::F16, Prior::Raw, false),
+        make(1000, 2, 2, 128, ElementType::F16, Prior::Flat, false, 0.25),
+        make(4096, 2, 4, 64, ElementType::BF16, Prior::Centered, false, 0.25)),
     [](const testing::TestParamInfo<AttentionConfig> &info) {
       return std::to_string(info.index);
     });

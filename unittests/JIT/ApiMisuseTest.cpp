@@ -120,6 +120,47 @@ TEST(ApiMisuse, ConfigWhoseTensorsCannotBeAddressed) {
   EXPECT_CONTAINS(c.validate(), "too large");
 }
 
+TEST(ApiMisuse, ConfigTooLargeForThisMachine) {
+  // N = 2^22: the CPU lowering's dense fine-attention scores [1, 1, 1, N, N]
+  // take 64 TiB. Compiling says so instead of crashing in malloc later.
+  AttentionConfig c = validConfig();
+  c.heads = 1;
+  c.seqLen = int64_t(1) << 22;
+  c.blockSize = 4096;
+  for (bool gradient : {false, true}) {
+    std::string message =
+        errorOf(gradient ? CpuFunction::compileAttentionGrad(c)
+                         : CpuFunction::compileAttention(c));
+    EXPECT_CONTAINS(message, "the compiled code needs ");
+    EXPECT_CONTAINS(message, " of temporary buffers per call (the largest is "
+                             "memref<1x1x1x4194304x4194304xf32>, 64.0 TiB "
+                             "(70368744177664 bytes)), more than the ");
+    EXPECT_CONTAINS(message, " of memory available on this machine");
+  }
+}
+
+TEST(ApiMisuse, TemporaryWhoseSizeOverflows) {
+  // N = 2^31: the scores' 2^62 f32 elements take 2^64 bytes, which the
+  // generated size computation would wrap to 0.
+  AttentionConfig c = validConfig();
+  c.heads = 1;
+  c.seqLen = int64_t(1) << 31;
+  c.blockSize = 4096;
+  EXPECT_CONTAINS(errorOf(CpuFunction::compileAttention(c)),
+                  "the compiled code would allocate a temporary buffer of "
+                  "type memref<1x1x1x2147483648x2147483648xf32>, whose size "
+                  "in bytes overflows 64 bits");
+}
+
+TEST(ApiMisuse, TemporariesAreCounted) {
+  // The scores [1, 1, 2, 32, 32] in f32 are one of the temporaries.
+  auto function = CpuFunction::compileAttention(validConfig());
+  ASSERT_TRUE(static_cast<bool>(function))
+      << llvm::toString(function.takeError());
+  EXPECT_GE((*function)->temporaryBytes(), 2 * 32 * 32 * sizeof(float));
+  EXPECT_LT((*function)->temporaryBytes(), 1u << 20);
+}
+
 //===----------------------------------------------------------------------===//
 // CpuFunction::call
 //===----------------------------------------------------------------------===//

@@ -173,4 +173,100 @@ TEST(Differentiate, StageOpsMatchOracle) {
   EXPECT_TRUE(result.passes(config.dtype)) << result.str();
 }
 
+//===----------------------------------------------------------------------===//
+// NaN router probabilities
+//===----------------------------------------------------------------------===//
+
+/// Runs `gradient` on `inputs` clean and with `inputs[0][poisoned]` = NaN and
+/// returns both results.
+void runWithNaN(const CpuFunction &gradient,
+                std::vector<std::vector<float>> inputs, size_t poisoned,
+                size_t outputSize, std::vector<float> &clean,
+                std::vector<float> &withNaN) {
+  for (std::vector<float> *out : {&clean, &withNaN}) {
+    out->assign(outputSize, 0.0f);
+    std::vector<const void *> pointers;
+    for (const auto &input : inputs)
+      pointers.push_back(input.data());
+    llvm::Error error = gradient.call(pointers, {out->data()});
+    ASSERT_FALSE(static_cast<bool>(error)) << llvm::toString(std::move(error));
+    inputs[0][poisoned] = std::nanf("");
+  }
+}
+
+std::vector<float> uniformValues(size_t size, uint64_t seed, float low,
+                                 float high) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> uniform(low, high);
+  std::vector<float> values(size);
+  for (float &x : values)
+    x = uniform(rng);
+  return values;
+}
+
+TEST(NaNRouterProbabilities, EntmaxGradientOfNaNRowIsNaN) {
+  // The gradient of a row whose entmax input (and so probabilities) is NaN
+  // is NaN, not the 0 of an empty support; other rows are unchanged.
+  auto gradient = compileOrFail(R"mlir(
+    func.func @f(%z: tensor<4x8xf32>) -> tensor<4x8xf32>
+        attributes {dash.differentiate} {
+      %pi = tensor.empty() : tensor<4x8xf32>
+      %ti = tensor.empty() : tensor<4xf32>
+      %p, %t = dash.entmax ins(%z : tensor<4x8xf32>)
+          outs(%pi, %ti : tensor<4x8xf32>, tensor<4xf32>) {dimension = 1}
+      return %p : tensor<4x8xf32>
+    })mlir",
+                                "f_grad");
+  ASSERT_TRUE(gradient);
+  constexpr int64_t kRow = 2;
+  std::vector<float> clean, withNaN;
+  ASSERT_NO_FATAL_FAILURE(runWithNaN(
+      *gradient,
+      {uniformValues(32, 61, -2.0f, 2.0f), uniformValues(32, 62, -1.0f, 1.0f)},
+      kRow * 8 + 3, 32, clean, withNaN));
+  for (int64_t i = 0; i < 32; ++i) {
+    EXPECT_TRUE(std::isfinite(clean[i])) << i;
+    if (i / 8 == kRow)
+      EXPECT_TRUE(std::isnan(withNaN[i])) << i;
+    else
+      EXPECT_EQ(withNaN[i], clean[i]) << i;
+  }
+}
+
+TEST(NaNRouterProbabilities, BlockPriorGradientOfNaNProbabilityIsNaN) {
+  // H = 2 heads in one group, N = 40, blocks of 16: queries 32-39 route
+  // blocks 0 and 1. A NaN probability of head 1 for (query 36, block 0)
+  // makes the pooled pi NaN, and so the gradient of both heads there; the
+  // block was dropped from the support before, giving 0.
+  auto gradient = compileOrFail(R"mlir(
+    func.func @f(%p: tensor<1x2x40x2xf32>) -> tensor<1x1x40x3xf32>
+        attributes {dash.differentiate} {
+      %li = tensor.empty() : tensor<1x1x40x3xf32>
+      %ni = tensor.empty() : tensor<1x1x40xi32>
+      %l, %n = dash.block_prior ins(%p : tensor<1x2x40x2xf32>)
+          outs(%li, %ni : tensor<1x1x40x3xf32>, tensor<1x1x40xi32>)
+          {block_size = 16, prior_mode = #dash.prior_mode<raw>}
+      return %l : tensor<1x1x40x3xf32>
+    })mlir",
+                                "f_grad");
+  ASSERT_TRUE(gradient);
+  constexpr int64_t kQuery = 36, kHeads = 2, kN = 40;
+  std::vector<float> clean, withNaN;
+  ASSERT_NO_FATAL_FAILURE(
+      runWithNaN(*gradient,
+                 {uniformValues(kHeads * kN * 2, 63, 0.1f, 0.9f),
+                  uniformValues(kN * 3, 64, -1.0f, 1.0f)},
+                 (1 * kN + kQuery) * 2 + 0, kHeads * kN * 2, clean, withNaN));
+  for (int64_t h = 0; h < kHeads; ++h)
+    for (int64_t i = 0; i < kN; ++i)
+      for (int64_t c = 0; c < 2; ++c) {
+        int64_t at = (h * kN + i) * 2 + c;
+        EXPECT_TRUE(std::isfinite(clean[at])) << h << " " << i << " " << c;
+        if (i == kQuery && c == 0)
+          EXPECT_TRUE(std::isnan(withNaN[at])) << "head " << h;
+        else
+          EXPECT_EQ(withNaN[at], clean[at]) << h << " " << i << " " << c;
+      }
+}
+
 } // namespace

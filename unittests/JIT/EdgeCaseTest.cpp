@@ -1,22 +1,48 @@
-//===- EdgeCaseTest.cpp - Spec section 5 edge cases on the CPU -----------===//
+//===- EdgeCaseTest.cpp - Spec section 5 edge cases ----------------------===//
 //
-// The shapes and values spec section 5 says must work, compiled through
-// dash-cpu-pipeline and checked against the double-precision oracle, plus the
-// documented behaviour for inputs outside the contract (docs/limits.md): a
-// row without any key gets lse = -inf and O = 0, and a NaN input makes NaN
-// exactly the outputs that depend on it.
+// The shapes and values spec section 5 says must work, compiled for the
+// suite's target (EdgeCaseTest.h) and checked against the double-precision
+// oracle, plus the documented behaviour for inputs outside the contract
+// (docs/limits.md): a row without any key gets lse = -inf and O = 0, and a
+// NaN input makes NaN exactly the outputs that depend on it.
 //
 //===----------------------------------------------------------------------===//
 
-#include "dash/Check/Check.h"
-#include "dash/JIT/CpuFunction.h"
+#include "EdgeCaseTest.h"
 
-#include "gtest/gtest.h"
+#include "dash/Check/Check.h"
+#include "dash/Runtime/CudaRuntime.h"
 
 #include <cmath>
+#include <iostream>
 #include <limits>
 
-using namespace dash;
+namespace dash::test {
+
+std::string unavailable(Target target) {
+  if (target == Target::Cpu)
+    return "";
+  std::string error = cuda::initialize();
+  return error.empty() ? "" : "no usable CUDA device: " + error;
+}
+
+CompileOptions optionsFor(Target target) {
+  CompileOptions options;
+  options.target = target;
+  if (target == Target::Cuda && unavailable(target).empty()) {
+    auto [major, minor] = cuda::computeCapability();
+    options.chip = "sm_" + std::to_string(major) + std::to_string(minor);
+    if (major == 9)
+      options.chip += "a";
+  }
+  return options;
+}
+
+void EdgeCases::SetUp() {
+  std::string why = unavailable(GetParam());
+  if (!why.empty())
+    GTEST_SKIP() << why;
+}
 
 namespace {
 
@@ -37,8 +63,9 @@ void run(const CpuFunction &function, const check::AttentionData &data,
   ASSERT_FALSE(static_cast<bool>(error)) << llvm::toString(std::move(error));
 }
 
-std::unique_ptr<CpuFunction> compile(const AttentionConfig &config) {
-  auto function = CpuFunction::compileAttention(config);
+std::unique_ptr<CpuFunction> compile(const AttentionConfig &config,
+                                     const CompileOptions &options) {
+  auto function = CpuFunction::compileAttention(config, options);
   if (!function) {
     ADD_FAILURE() << config.str() << ": "
                   << llvm::toString(function.takeError());
@@ -50,19 +77,24 @@ std::unique_ptr<CpuFunction> compile(const AttentionConfig &config) {
 /// Compiles `config`, runs it on `data` and compares with `reference` at the
 /// spec's tolerance; the outputs are returned for further checks.
 void expectMatchesOracle(const AttentionConfig &config,
+                         const CompileOptions &options,
                          const check::AttentionData &data,
                          const oracle::ForwardResult &reference,
                          check::AttentionOutputs &outputs) {
-  std::unique_ptr<CpuFunction> function = compile(config);
+  std::unique_ptr<CpuFunction> function = compile(config, options);
   ASSERT_TRUE(function);
   ASSERT_NO_FATAL_FAILURE(run(*function, data, outputs));
   check::Comparison result = check::compare(config, outputs, reference);
   EXPECT_TRUE(result.passes(config.dtype))
       << config.str() << ": " << result.str();
+  // Records of GPU runs (docs/results/) quote these lines.
+  std::cout << "[ RESULT   ] " << config.str() << " | " << result.str()
+            << std::endl;
 }
 
 /// Seeded inputs with a clear selection margin, run and compared.
-void expectMatchesOracle(const AttentionConfig &config, uint64_t seed,
+void expectMatchesOracle(const AttentionConfig &config,
+                         const CompileOptions &options, uint64_t seed,
                          check::AttentionOutputs &outputs) {
   check::AttentionData data;
   oracle::ForwardResult reference;
@@ -70,7 +102,7 @@ void expectMatchesOracle(const AttentionConfig &config, uint64_t seed,
   ASSERT_TRUE(check::drawWithMargin(config, seed, kMinMargin, 50, data,
                                     reference, usedSeed))
       << "no input with a clear selection margin for " << config.str();
-  expectMatchesOracle(config, data, reference, outputs);
+  expectMatchesOracle(config, options, data, reference, outputs);
 }
 
 AttentionConfig smallConfig() {
@@ -95,69 +127,69 @@ int64_t countIndex(const AttentionConfig &c, int64_t b, int64_t g, int64_t i) {
 // Shapes
 //===----------------------------------------------------------------------===//
 
-TEST(EdgeCases, SequenceShorterThanBlock) {
+TEST_P(EdgeCases, SequenceShorterThanBlock) {
   AttentionConfig c = smallConfig();
   c.seqLen = 40;
   c.blockSize = 64;
   check::AttentionOutputs outputs(c);
-  ASSERT_NO_FATAL_FAILURE(expectMatchesOracle(c, 101, outputs));
+  ASSERT_NO_FATAL_FAILURE(expectMatchesOracle(c, options(), 101, outputs));
   // No complete block, so nothing to route: only the query's own block.
   for (int32_t count : outputs.counts)
     EXPECT_EQ(count, 1);
 }
 
-TEST(EdgeCases, SequenceNotMultipleOfBlock) {
+TEST_P(EdgeCases, SequenceNotMultipleOfBlock) {
   // 100 = 3 * 32 + 4: the partial last block is only ever a diagonal block.
   AttentionConfig c = smallConfig();
   c.seqLen = 100;
   c.localBlocks = 1;
   check::AttentionOutputs outputs(c);
-  expectMatchesOracle(c, 103, outputs);
+  expectMatchesOracle(c, options(), 103, outputs);
 }
 
-TEST(EdgeCases, QueriesInFirstBlockSeeOnlyTheirBlock) {
+TEST_P(EdgeCases, QueriesInFirstBlockSeeOnlyTheirBlock) {
   AttentionConfig c = smallConfig();
   c.initBlocks = 2;
   check::AttentionOutputs outputs(c);
-  ASSERT_NO_FATAL_FAILURE(expectMatchesOracle(c, 107, outputs));
+  ASSERT_NO_FATAL_FAILURE(expectMatchesOracle(c, options(), 107, outputs));
   for (int64_t g = 0; g < c.kvHeads; ++g)
     for (int64_t i = 0; i < c.blockSize; ++i)
       EXPECT_EQ(outputs.counts[countIndex(c, 0, g, i)], 1) << "query " << i;
 }
 
-TEST(EdgeCases, OneQueryHeadPerGroup) {
+TEST_P(EdgeCases, OneQueryHeadPerGroup) {
   AttentionConfig c = smallConfig();
   c.heads = c.kvHeads = 3;
   check::AttentionOutputs outputs(c);
-  expectMatchesOracle(c, 109, outputs);
+  expectMatchesOracle(c, options(), 109, outputs);
 }
 
-TEST(EdgeCases, AllQueryHeadsInOneGroup) {
+TEST_P(EdgeCases, AllQueryHeadsInOneGroup) {
   AttentionConfig c = smallConfig();
   c.heads = 4;
   c.kvHeads = 1;
   c.prior = Prior::Centered;
   check::AttentionOutputs outputs(c);
-  expectMatchesOracle(c, 113, outputs);
+  expectMatchesOracle(c, options(), 113, outputs);
 }
 
-TEST(EdgeCases, HeadDim64And128) {
+TEST_P(EdgeCases, HeadDim64And128) {
   for (int64_t headDim : {64, 128}) {
     AttentionConfig c = smallConfig();
     c.headDim = headDim;
     check::AttentionOutputs outputs(c);
-    expectMatchesOracle(c, 127, outputs);
+    expectMatchesOracle(c, options(), 127, outputs);
   }
 }
 
-TEST(EdgeCases, HalfAndDoublePrecision) {
+TEST_P(EdgeCases, HalfAndDoublePrecision) {
   // f32 and bf16 are covered by CpuAttentionTest; docs/limits.md lists f16
   // and f64 as supported too.
   for (ElementType dtype : {ElementType::F16, ElementType::F64}) {
     AttentionConfig c = smallConfig();
     c.dtype = dtype;
     check::AttentionOutputs outputs(c);
-    expectMatchesOracle(c, 173, outputs);
+    expectMatchesOracle(c, options(), 173, outputs);
   }
 }
 
@@ -165,7 +197,7 @@ TEST(EdgeCases, HalfAndDoublePrecision) {
 // Values
 //===----------------------------------------------------------------------===//
 
-TEST(EdgeCases, HugeRoutingLogitsKeepOneBlock) {
+TEST_P(EdgeCases, HugeRoutingLogitsKeepOneBlock) {
   // gamma = 1e4 puts the routing logits near 1e4: entmax keeps exactly one
   // routed block next to the query's own block, for alpha = 1.5 and
   // sparsemax alike. One query head per group, so that the pooled support is
@@ -176,7 +208,7 @@ TEST(EdgeCases, HugeRoutingLogitsKeepOneBlock) {
     c.gamma = 1e4;
     c.alpha = alpha;
     check::AttentionOutputs outputs(c);
-    ASSERT_NO_FATAL_FAILURE(expectMatchesOracle(c, 131, outputs));
+    ASSERT_NO_FATAL_FAILURE(expectMatchesOracle(c, options(), 131, outputs));
     for (int64_t g = 0; g < c.kvHeads; ++g)
       for (int64_t i = 0; i < c.seqLen; ++i)
         EXPECT_EQ(outputs.counts[countIndex(c, 0, g, i)],
@@ -226,7 +258,7 @@ std::vector<double> scoreGaps(const AttentionConfig &config,
   return gaps;
 }
 
-TEST(EdgeCases, HugeAttentionLogits) {
+TEST_P(EdgeCases, HugeAttentionLogits) {
   // Q scaled so that the fine scores reach about 1e4 and the routing logits
   // about 1e3: nothing overflows and the LSE and counts match the oracle.
   // O is compared on the rows where it is well-conditioned: f32 scores of
@@ -254,7 +286,7 @@ TEST(EdgeCases, HugeAttentionLogits) {
     largest = std::max(largest, std::abs(lse));
   ASSERT_GT(largest, 5e3) << "the scaled logits are not large";
 
-  std::unique_ptr<CpuFunction> function = compile(c);
+  std::unique_ptr<CpuFunction> function = compile(c, options());
   ASSERT_TRUE(function);
   check::AttentionOutputs outputs(c);
   ASSERT_NO_FATAL_FAILURE(run(*function, data, outputs));
@@ -279,7 +311,7 @@ TEST(EdgeCases, HugeAttentionLogits) {
   EXPECT_LE(check::relativeL2(kept, expected), check::tolerance(c.dtype));
 }
 
-TEST(EdgeCases, AllEqualLogits) {
+TEST_P(EdgeCases, AllEqualLogits) {
   // Identical keys: every block summary and every routing logit of a query
   // are equal, so entmax keeps every candidate with the same probability and
   // each query attends to all of its blocks.
@@ -295,7 +327,8 @@ TEST(EdgeCases, AllEqualLogits) {
   oracle::ForwardResult reference =
       oracle::forward(check::toOracle(c), data.q, data.k, data.v, data.w);
   check::AttentionOutputs outputs(c);
-  ASSERT_NO_FATAL_FAILURE(expectMatchesOracle(c, data, reference, outputs));
+  ASSERT_NO_FATAL_FAILURE(
+      expectMatchesOracle(c, options(), data, reference, outputs));
   for (int64_t g = 0; g < c.kvHeads; ++g)
     for (int64_t i = 0; i < c.seqLen; ++i)
       EXPECT_EQ(outputs.counts[countIndex(c, 0, g, i)], i / c.blockSize + 1)
@@ -311,12 +344,12 @@ TEST(EdgeCases, AllEqualLogits) {
 /// 3, which is after them (causal: no key); rows 8-15 block 0; rows 16-31
 /// nothing; rows 32-47 only block 0 (not their own block); rows 48-63 blocks
 /// 0-2 with different priors. Block 3 is never attended to.
-class HandWrittenPrior : public testing::Test {
-protected:
+struct HandWrittenPrior {
   static constexpr int64_t kHeads = 2, kN = 64, kD = 16, kBlock = 16,
                            kBlocks = 4;
 
-  void SetUp() override {
+  /// Compiles the function and draws the inputs.
+  void setUp(const CompileOptions &options) {
     auto compiled = CpuFunction::compileSource(R"mlir(
 func.func @f(%q: tensor<1x2x64x16xf32>, %k: tensor<1x1x64x16xf32>,
              %v: tensor<1x1x64x16xf32>, %prior: tensor<1x1x64x4xf32>)
@@ -331,7 +364,7 @@ func.func @f(%q: tensor<1x2x64x16xf32>, %k: tensor<1x1x64x16xf32>,
   return %o, %lse : tensor<1x2x64x16xf32>, tensor<1x2x64xf32>
 }
 )mlir",
-                                               "f");
+                                               "f", options);
     ASSERT_TRUE(static_cast<bool>(compiled))
         << llvm::toString(compiled.takeError());
     function = std::move(*compiled);
@@ -385,54 +418,59 @@ func.func @f(%q: tensor<1x2x64x16xf32>, %k: tensor<1x1x64x16xf32>,
   check::AttentionData data;
 };
 
-TEST_F(HandWrittenPrior, RowsWithoutKeysGiveZeroOutputAndMinusInfLse) {
+TEST_P(EdgeCases, RowsWithoutKeysGiveZeroOutputAndMinusInfLse) {
+  HandWrittenPrior p;
+  ASSERT_NO_FATAL_FAILURE(p.setUp(options()));
   std::vector<double> out;
   std::vector<float> lse;
-  ASSERT_NO_FATAL_FAILURE(run(out, lse));
+  ASSERT_NO_FATAL_FAILURE(p.run(out, lse));
   std::vector<double> expectedLse;
-  std::vector<double> expected = oracle::fineAttention(
-      check::toOracle(config), data.q, data.k, data.v, prior, &expectedLse);
+  std::vector<double> expected =
+      oracle::fineAttention(check::toOracle(p.config), p.data.q, p.data.k,
+                            p.data.v, p.prior, &expectedLse);
   std::vector<double> kept, keptExpected, keptLse, keptExpectedLse;
   int64_t emptyRows = 0;
-  for (int64_t h = 0; h < kHeads; ++h)
-    for (int64_t i = 0; i < kN; ++i) {
-      int64_t row = h * kN + i;
-      if (!rowHasKey(i)) {
+  for (int64_t h = 0; h < p.kHeads; ++h)
+    for (int64_t i = 0; i < p.kN; ++i) {
+      int64_t row = h * p.kN + i;
+      if (!p.rowHasKey(i)) {
         ++emptyRows;
         EXPECT_EQ(lse[row], -INFINITY) << "head " << h << " query " << i;
-        for (int64_t d = 0; d < kD; ++d)
-          EXPECT_EQ(out[row * kD + d], 0.0) << "head " << h << " query " << i;
+        for (int64_t d = 0; d < p.kD; ++d)
+          EXPECT_EQ(out[row * p.kD + d], 0.0) << "head " << h << " query " << i;
         continue;
       }
       keptLse.push_back(lse[row]);
       keptExpectedLse.push_back(expectedLse[row]);
-      for (int64_t d = 0; d < kD; ++d) {
-        kept.push_back(out[row * kD + d]);
-        keptExpected.push_back(expected[row * kD + d]);
+      for (int64_t d = 0; d < p.kD; ++d) {
+        kept.push_back(out[row * p.kD + d]);
+        keptExpected.push_back(expected[row * p.kD + d]);
       }
     }
-  EXPECT_EQ(emptyRows, kHeads * (8 + kBlock));
+  EXPECT_EQ(emptyRows, p.kHeads * (8 + p.kBlock));
   EXPECT_LE(check::relativeL2(kept, keptExpected),
-            check::tolerance(config.dtype));
+            check::tolerance(p.config.dtype));
   EXPECT_LE(check::relativeL2(keptLse, keptExpectedLse),
-            check::tolerance(config.dtype));
+            check::tolerance(p.config.dtype));
 }
 
-TEST_F(HandWrittenPrior, NaNValueReachesOnlyRowsAttendingToIt) {
+TEST_P(EdgeCases, NaNValueReachesOnlyRowsAttendingToIt) {
   // Token 20 (block 1) is attended to by rows 48-63 only: rows 21-47 come
   // after it but do not select block 1, and rows without keys stay O = 0.
   // Only feature 7 of V is NaN, so only feature 7 of O is.
+  HandWrittenPrior p;
+  ASSERT_NO_FATAL_FAILURE(p.setUp(options()));
   std::vector<double> cleanOut, out;
   std::vector<float> cleanLse, lse;
-  ASSERT_NO_FATAL_FAILURE(run(cleanOut, cleanLse));
-  data.v[20 * kD + 7] = std::nan("");
-  check::packInputs(config, data);
-  ASSERT_NO_FATAL_FAILURE(run(out, lse));
+  ASSERT_NO_FATAL_FAILURE(p.run(cleanOut, cleanLse));
+  p.data.v[20 * p.kD + 7] = std::nan("");
+  check::packInputs(p.config, p.data);
+  ASSERT_NO_FATAL_FAILURE(p.run(out, lse));
   EXPECT_EQ(lse, cleanLse) << "V does not enter the LSE";
-  for (int64_t h = 0; h < kHeads; ++h)
-    for (int64_t i = 0; i < kN; ++i)
-      for (int64_t d = 0; d < kD; ++d) {
-        int64_t at = (h * kN + i) * kD + d;
+  for (int64_t h = 0; h < p.kHeads; ++h)
+    for (int64_t i = 0; i < p.kN; ++i)
+      for (int64_t d = 0; d < p.kD; ++d) {
+        int64_t at = (h * p.kN + i) * p.kD + d;
         if (i >= 48 && d == 7)
           EXPECT_TRUE(std::isnan(out[at])) << "head " << h << " query " << i;
         else
@@ -451,10 +489,11 @@ struct PoisonRun {
   explicit PoisonRun(const AttentionConfig &c) : clean(c), poisoned(c) {}
 };
 
-void runPoisoned(const AttentionConfig &config, uint64_t seed,
+void runPoisoned(const AttentionConfig &config, const CompileOptions &options,
+                 uint64_t seed,
                  llvm::function_ref<void(check::AttentionData &)> poison,
                  PoisonRun &result) {
-  std::unique_ptr<CpuFunction> function = compile(config);
+  std::unique_ptr<CpuFunction> function = compile(config, options);
   ASSERT_TRUE(function);
   check::AttentionData data = check::randomInputs(config, seed);
   ASSERT_NO_FATAL_FAILURE(run(*function, data, result.clean));
@@ -486,7 +525,7 @@ void expectRow(const AttentionConfig &c, const PoisonRun &r, int64_t h,
   EXPECT_EQ(poisoned, clean) << "head " << h << " query " << i;
 }
 
-TEST(EdgeCases, NaNQueryMakesItsRowNaNInItsGroup) {
+TEST_P(EdgeCases, NaNQueryMakesItsRowNaNInItsGroup) {
   // A NaN in query (h = 1, i = 50) makes the routing probabilities of row 50
   // NaN; they are pooled over the group (heads 0 and 1), so row 50 is NaN in
   // both heads of group 0, and every other output is unchanged.
@@ -495,7 +534,7 @@ TEST(EdgeCases, NaNQueryMakesItsRowNaNInItsGroup) {
   constexpr int64_t kHead = 1, kQuery = 50;
   PoisonRun r(c);
   ASSERT_NO_FATAL_FAILURE(runPoisoned(
-      c, 151,
+      c, options(), 151,
       [&](check::AttentionData &data) {
         data.q[(kHead * c.seqLen + kQuery) * c.headDim + 3] = std::nan("");
       },
@@ -505,7 +544,7 @@ TEST(EdgeCases, NaNQueryMakesItsRowNaNInItsGroup) {
       expectRow(c, r, h, i, /*affected=*/i == kQuery && h < 2);
 }
 
-TEST(EdgeCases, InfiniteQueryMakesItsRowNaN) {
+TEST_P(EdgeCases, InfiniteQueryMakesItsRowNaN) {
   // +inf in query (h = 1, i = 50): the row's scores are +-inf, and
   // exp(inf - inf) makes O and LSE of that row NaN. Other rows are unchanged.
   // (The other head of the group may stay finite: for it the infinite
@@ -514,7 +553,7 @@ TEST(EdgeCases, InfiniteQueryMakesItsRowNaN) {
   constexpr int64_t kHead = 1, kQuery = 50;
   PoisonRun r(c);
   ASSERT_NO_FATAL_FAILURE(runPoisoned(
-      c, 167,
+      c, options(), 167,
       [&](check::AttentionData &data) {
         data.q[(kHead * c.seqLen + kQuery) * c.headDim + 3] = kInf;
       },
@@ -525,14 +564,14 @@ TEST(EdgeCases, InfiniteQueryMakesItsRowNaN) {
         expectRow(c, r, h, i, /*affected=*/i == kQuery);
 }
 
-TEST(EdgeCases, NaNQueryInFirstBlockStaysInItsHead) {
+TEST_P(EdgeCases, NaNQueryInFirstBlockStaysInItsHead) {
   // Queries of block 0 have no routing candidate: a NaN there reaches only
   // the fine attention of its own head.
   AttentionConfig c = smallConfig();
   constexpr int64_t kHead = 2, kQuery = 7;
   PoisonRun r(c);
   ASSERT_NO_FATAL_FAILURE(runPoisoned(
-      c, 157,
+      c, options(), 157,
       [&](check::AttentionData &data) {
         data.q[(kHead * c.seqLen + kQuery) * c.headDim] = std::nan("");
       },
@@ -542,7 +581,7 @@ TEST(EdgeCases, NaNQueryInFirstBlockStaysInItsHead) {
       expectRow(c, r, h, i, /*affected=*/i == kQuery && h == kHead);
 }
 
-TEST(EdgeCases, NaNKeyReachesLaterQueriesOfItsGroup) {
+TEST_P(EdgeCases, NaNKeyReachesLaterQueriesOfItsGroup) {
   // A NaN in key (g = 1, j = 40) poisons the summary of block 1 and the
   // scores against token 40: every query from 40 on in heads 2 and 3 (group
   // 1) is NaN, earlier queries and group 0 are unchanged.
@@ -550,7 +589,7 @@ TEST(EdgeCases, NaNKeyReachesLaterQueriesOfItsGroup) {
   constexpr int64_t kGroup = 1, kToken = 40;
   PoisonRun r(c);
   ASSERT_NO_FATAL_FAILURE(runPoisoned(
-      c, 163,
+      c, options(), 163,
       [&](check::AttentionData &data) {
         data.k[(kGroup * c.seqLen + kToken) * c.headDim + 5] = std::nan("");
       },
@@ -561,3 +600,4 @@ TEST(EdgeCases, NaNKeyReachesLaterQueriesOfItsGroup) {
 }
 
 } // namespace
+} // namespace dash::test

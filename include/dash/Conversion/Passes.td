@@ -94,4 +94,51 @@ def DashRaiseAttention : Pass<"dash-raise-attention"> {
   let dependentDialects = ["::mlir::dash::DashDialect"];
 }
 
+def DashSparseAttentionToKernel : Pass<"dash-sparse-attention-to-kernel",
+                                        "::mlir::func::FuncOp"> {
+  let summary = "Send eligible dash.sparse_attention ops to the tensor-core kernels";
+  let description = [{
+    Replaces each `dash.sparse_attention` on tensors that the tensor-core
+    kernels implement (bf16 or f16 operands, static shapes,
+    `block_size = 64`, head dimension 64 or 128) by a
+    `dash.sparse_attention_kernel` on buffers: the operands through read-only
+    `bufferization.to_buffer`, the results in fresh buffers returned through
+    `bufferization.to_tensor`. Other ops are left for `dash-to-linalg`. Runs
+    before one-shot bufferization; `dash-kernels-to-nvgpu` builds the kernels
+    after buffer deallocation.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def DashKernelsToNVGPU : Pass<"dash-kernels-to-nvgpu", "::mlir::func::FuncOp"> {
+  let summary = "Build the tensor-core GPU kernels of dash.sparse_attention_kernel";
+  let description = [{
+    Replaces each `dash.sparse_attention_kernel` by two `gpu.launch` kernels:
+
+    - a block-list kernel: one warp per (batch, KV head, 64-query tile)
+      collects, in increasing order, the key blocks that at least one query
+      of the tile selected (a log-prior other than `-inf`; NaN counts as
+      selected so that it propagates), compacted with a warp-wide ballot;
+    - the fine-attention kernel: one CTA of four warps per (batch, query head,
+      query tile) iterates over that list only. K and V blocks are
+      double-buffered in shared memory by `nvgpu.device_async_copy`
+      (cp.async); `nvgpu.ldmatrix` feeds `nvvm.mma.sync` (m16n8k16, f32
+      accumulation) for `Q K^T` and `P V`; the softmax is online, in base 2,
+      with the per-query log-prior added and the causal trim applied in the
+      diagonal block.
+
+    The kernels compute what the linalg lowering of `dash.sparse_attention`
+    computes, with one difference: a NaN or inf in K or V of a selected block
+    reaches every query of the tile (as in FlashAttention), not only the
+    queries that attend to it.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::nvgpu::NVGPUDialect", "::mlir::NVVM::NVVMDialect",
+    "::mlir::LLVM::LLVMDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"];
+}
+
 #endif // DASH_CONVERSION_PASSES_TD

@@ -2,11 +2,13 @@
 //-*-===//
 //
 // An AOT artifact lets a host without MLIR run a compiled function: a
-// directory with `kernel.so` (the host code, position-independent, with the
-// kernels embedded as cubin/PTX; it calls the mgpu* ABI that the runner
-// provides) and `manifest.txt` (entry point, argument and result layouts,
-// and every kernel launch with its grid and block sizes). `dash-aot-run`
-// loads and runs it, linked only to the driver-only runtime.
+// directory with `kernel.so` (the host code, optimised and
+// position-independent, with the kernels embedded as cubin/PTX; it calls the
+// mgpu* ABI through slots the loader fills) and `manifest.txt` (entry point,
+// argument and result layouts, imports, and every kernel launch with its grid
+// and block sizes). `dash-aot-run` loads and runs it, linked only to the
+// driver-only runtime (dash/Runtime/Artifact.h); the disk kernel cache
+// (dash/JIT/KernelCache.h) stores artifacts and loads them the same way.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +18,10 @@
 #include "dash/JIT/CpuFunction.h"
 
 namespace dash {
+
+/// The features of the host CPU (llvm::sys::getHostCPUName()) that
+/// kernel.so is compiled for, as "+feature,-feature,...".
+std::string hostCpuFeatures();
 
 /// Compiles function `entry` of `module` (consumed) for `options.target` and
 /// writes the artifact into `directory` (created if needed). Linking the

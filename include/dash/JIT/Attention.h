@@ -31,6 +31,8 @@ enum class ElementType { F32, F64, BF16, F16, I32, I1 };
 /// Bytes per element as stored in host buffers (i1 as one byte).
 size_t elementSize(ElementType type);
 const char *elementTypeName(ElementType type);
+/// The element type named `name` (elementTypeName's spelling).
+std::optional<ElementType> parseElementType(llvm::StringRef name);
 
 enum class Prior { Raw, Centered, Flat };
 const char *priorName(Prior prior);

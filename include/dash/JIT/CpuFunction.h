@@ -22,6 +22,10 @@ class MLIRContext;
 
 namespace dash {
 
+namespace aot {
+class Library;
+} // namespace aot
+
 /// Where compiled code runs.
 enum class Target { Cpu, Cuda };
 
@@ -66,12 +70,21 @@ public:
   compileAttentionGrad(const AttentionConfig &config,
                        const CompileOptions &options = {});
 
+  /// Loads the ahead-of-time artifact in `directory` (dash/JIT/Aot.h):
+  /// code compiled earlier, possibly by another process.
+  static llvm::Expected<std::unique_ptr<CpuFunction>>
+  load(llvm::StringRef directory);
+
   Target target() const { return compiledFor; }
 
   llvm::ArrayRef<TensorSpec> inputs() const { return inputSpecs; }
   llvm::ArrayRef<TensorSpec> outputs() const { return outputSpecs; }
-  /// Seconds spent lowering and generating code.
+  /// Seconds spent lowering and generating code (0 for a loaded artifact).
   double compileSeconds() const { return compileTime; }
+  /// Bytes of the buffers the code allocates on each call (in device memory
+  /// for CUDA), at most; compiling for the CPU fails when they exceed the
+  /// memory available. 0 for a loaded artifact.
+  uint64_t temporaryBytes() const { return temporaryBufferBytes; }
 
   /// Runs the function on host buffers: `inputs[i]` points at
   /// inputs()[i].numBytes() bytes, `outputs[i]` at outputs()[i].numBytes()
@@ -87,10 +100,13 @@ public:
 private:
   CpuFunction() = default;
 
+  /// The code: JIT-compiled in this process, or a loaded artifact.
   std::unique_ptr<mlir::ExecutionEngine> engine;
+  std::shared_ptr<const aot::Library> library;
   std::string entryName;
   std::vector<TensorSpec> inputSpecs, outputSpecs;
   double compileTime = 0.0;
+  uint64_t temporaryBufferBytes = 0;
   Target compiledFor = Target::Cpu;
 };
 

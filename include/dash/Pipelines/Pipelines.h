@@ -66,6 +66,12 @@ struct NVVMPipelineOptions : public PassPipelineOptions<NVVMPipelineOptions> {
       llvm::cl::desc("Emit _mlir_ciface_ wrappers (memref descriptors by "
                      "pointer) for every host function"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> tensorCores{
+      *this, "tensor-cores",
+      llvm::cl::desc("Run eligible dash.sparse_attention ops (bf16/f16, "
+                     "block 64, D 64 or 128) on the tensor-core kernels of "
+                     "dash-kernels-to-nvgpu"),
+      llvm::cl::init(true)};
   PassOptions::Option<std::string> toolkit{
       *this, "toolkit",
       llvm::cl::desc("CUDA toolkit (libdevice, ptxas); default: $CUDA_HOME "

@@ -40,6 +40,10 @@ std::string allocate(void **device, size_t bytes);
 std::string release(void *device);
 std::string copyToDevice(void *device, const void *host, size_t bytes);
 std::string copyToHost(void *host, const void *device, size_t bytes);
+/// Copies `height` rows of `widthBytes` from device memory at `src` (rows
+/// `srcPitch` bytes apart) to device memory at `dst` (`dstPitch` apart).
+std::string copy2D(void *dst, size_t dstPitch, const void *src, size_t srcPitch,
+                   size_t widthBytes, size_t height);
 std::string synchronize();
 
 /// Times a region on the default stream with CUDA events.

@@ -273,14 +273,6 @@ struct LowerBlockPrior : OpRewritePattern<BlockPriorOp> {
 
     PriorMode mode = op.getPriorMode();
     AffineMap full = e.identity(4), row = e.map(4, {0, 1, 2});
-    // Unordered: a NaN pi (from a NaN input) stays in the support, so the
-    // prior and every output of the row become NaN instead of silently
-    // dropping the block for all heads of the group.
-    auto inSupport = [&](ImplicitLocOpBuilder &nb, Value pi) {
-      Emitter n(nb);
-      return arith::CmpFOp::create(nb, arith::CmpFPredicate::UGT, pi,
-                                   n.floatConst(f32, 0.0));
-    };
     // Centered prior: mean of log pi over the support S_i.
     Value meanLog;
     if (mode == PriorMode::Centered) {
@@ -289,7 +281,7 @@ struct LowerBlockPrior : OpRewritePattern<BlockPriorOp> {
           {full, row, row}, {kPar, kPar, kPar, kRed},
           [&](ImplicitLocOpBuilder &nb, ValueRange a) {
             Emitter n(nb);
-            Value in = inSupport(nb, a[0]);
+            Value in = isInSupport(nb, a[0]);
             Value logPi = math::LogOp::create(nb, a[0]);
             Value one = n.floatConst(f32, 1.0), zero = n.floatConst(f32, 0.0);
             return SmallVector<Value>{
@@ -342,8 +334,8 @@ struct LowerBlockPrior : OpRewritePattern<BlockPriorOp> {
                   nb, arith::SubFOp::create(nb, value, a[1]),
                   n.floatConst(f32, invSigma));
           }
-          Value selected = arith::SelectOp::create(nb, inSupport(nb, pi), value,
-                                                   n.floatConst(f32, -kInf));
+          Value selected = arith::SelectOp::create(
+              nb, isInSupport(nb, pi), value, n.floatConst(f32, -kInf));
           return SmallVector<Value>{arith::SelectOp::create(
               nb, forced, n.floatConst(f32, 0.0), selected)};
         });
@@ -463,7 +455,9 @@ struct DashToLinalgPass : mlir::dash::impl::DashToLinalgBase<DashToLinalgPass> {
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     WalkResult left = getOperation()->walk([](Operation *op) {
-      if (!isa<DashDialect>(op->getDialect()))
+      // Ops on buffers are kernels built by later passes.
+      if (!isa<DashDialect>(op->getDialect()) ||
+          isa<SparseAttentionKernelOp>(op))
         return WalkResult::advance();
       op->emitOpError("could not be lowered by dash-to-linalg");
       return WalkResult::interrupt();

@@ -182,7 +182,8 @@ struct LowerBlockPriorGrad : OpRewritePattern<BlockPriorGradOp> {
     if (pooledShape[3] != gradShape[3])
       dPrior = leadingSlice(e, dPrior, pooledShape);
 
-    // dpi = dl / (sigma pi) on routed blocks (S_i minus L_i), else 0.
+    // dpi = dl / (sigma pi) on routed blocks (S_i minus L_i), else 0; a NaN
+    // pi is routed, so its NaN reaches the gradient.
     PriorMode mode = op.getPriorMode();
     double invSigma = mode == PriorMode::Centered
                           ? 1.0 / op.getSigma().convertToDouble()
@@ -197,8 +198,7 @@ struct LowerBlockPriorGrad : OpRewritePattern<BlockPriorGradOp> {
           if (mode == PriorMode::Flat)
             return SmallVector<Value>{zero};
           Value forced = isForcedBlock(nb, 2, 3, bk, local, initial);
-          Value inSupport =
-              arith::CmpFOp::create(nb, arith::CmpFPredicate::OGT, a[0], zero);
+          Value inSupport = isInSupport(nb, a[0]);
           Value routed = arith::AndIOp::create(
               nb, inSupport,
               arith::XOrIOp::create(
@@ -250,12 +250,12 @@ struct LowerEntmaxGrad : OpRewritePattern<EntmaxGradOp> {
     ArrayRef<IteratorType> parallel = indexing.parallel,
                            reduce = indexing.reduce;
 
-    // u = p^(2 - alpha) on the support, 0 off it.
+    // u = p^(2 - alpha) on the support, 0 off it; a NaN p makes its row's
+    // gradient NaN.
     auto weight = [&](ImplicitLocOpBuilder &nb, Value p) -> Value {
       Emitter n(nb);
       Value zero = n.floatConst(ct, 0.0);
-      Value onSupport =
-          arith::CmpFOp::create(nb, arith::CmpFPredicate::OGT, p, zero);
+      Value onSupport = isInSupport(nb, p);
       Value u;
       if (exponent == 0.0)
         u = n.floatConst(ct, 1.0);

@@ -162,6 +162,12 @@ Value isForcedBlock(ImplicitLocOpBuilder &b, int64_t queryDim, int64_t blockDim,
   return arith::OrIOp::create(b, isLocal, isInitial);
 }
 
+Value isInSupport(ImplicitLocOpBuilder &b, Value p) {
+  Emitter e(b);
+  return arith::CmpFOp::create(b, arith::CmpFPredicate::UGT, p,
+                               e.floatConst(p.getType(), 0.0));
+}
+
 Value groupedDot(Emitter &e, Value x, Value y, Type ct) {
   SmallVector<int64_t> shape(shapeOf(x).drop_back());
   shape.push_back(shapeOf(y)[2]);

@@ -215,6 +215,11 @@ Value poolGroups(Emitter &e, Value probs, int64_t kvHeads);
 Value isForcedBlock(ImplicitLocOpBuilder &b, int64_t queryDim, int64_t blockDim,
                     int64_t blockSize, int64_t local, int64_t initial);
 
+/// Whether a probability `p` is in the support: p > 0 or NaN. A NaN (from a
+/// NaN input) must reach every output and gradient that depends on it, not
+/// drop the block as an ordered comparison would.
+Value isInSupport(ImplicitLocOpBuilder &b, Value p);
+
 /// dot[b, g, r, i, j] = <x[b, g, r, i, :], y[b, g, j, :]> in `ct`: a head-split
 /// query-like tensor [B, Hkv, G, N, D] against [B, Hkv, J, D].
 Value groupedDot(Emitter &e, Value x, Value y, Type ct);

@@ -1,12 +1,12 @@
 // RUN: dash-opt %s --split-input-file --dash-to-linalg | FileCheck %s
 
-// 1.5-entmax VJP: u = sqrt(p) on the support (p > 0), 0 off it; one pass sums
-// u and u * dp per row, the second gives u * (dp - sum(u dp) / sum(u)) and 0
-// for a row with an empty support.
+// 1.5-entmax VJP: u = sqrt(p) on the support (p > 0 or NaN), 0 off it; one
+// pass sums u and u * dp per row, the second gives u * (dp - sum(u dp) /
+// sum(u)) and 0 for a row with an empty support.
 // CHECK-LABEL: func @entmax_grad
 // CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK: %[[SUMS:.*]]:2 = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<4x8xf32>, tensor<4x8xf32>) outs(%{{.*}}, %{{.*}} : tensor<4xf32>, tensor<4xf32>)
-// CHECK: %[[SUPP:.*]] = arith.cmpf ogt, %[[P:.*]], %[[ZERO]] : f32
+// CHECK: %[[SUPP:.*]] = arith.cmpf ugt, %[[P:.*]], %[[ZERO]] : f32
 // CHECK: %[[ROOT:.*]] = math.sqrt %[[P]] : f32
 // CHECK: %[[U:.*]] = arith.select %[[SUPP]], %[[ROOT]], %[[ZERO]] : f32
 // CHECK: arith.mulf %[[U]], %{{.*}} : f32
@@ -47,7 +47,7 @@ func.func @entmax_grad_general(%p: tensor<8x4xf64>, %dp: tensor<8x4xf64>, %init:
 // CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK-NOT: math.powf
 // CHECK-NOT: math.sqrt
-// CHECK: %[[SUPP:.*]] = arith.cmpf ogt, %{{.*}}, %[[ZERO]] : f32
+// CHECK: %[[SUPP:.*]] = arith.cmpf ugt, %{{.*}}, %[[ZERO]] : f32
 // CHECK: arith.select %[[SUPP]], %[[ONE]], %[[ZERO]] : f32
 // CHECK-NOT: math.powf
 // CHECK-NOT: math.sqrt
@@ -80,7 +80,7 @@ func.func @entmax_grad_sparsemax(%p: tensor<4x8xf32>, %dp: tensor<4x8xf32>, %ini
 // CHECK: %[[C:.*]] = linalg.index 3 : index
 // CHECK: %[[DIAG:.*]] = arith.divui %[[I]], %[[BK]] : index
 // CHECK: %[[FORCED:.*]] = arith.ori
-// CHECK: %[[SUPP:.*]] = arith.cmpf ogt, %[[PI]], %[[ZERO]] : f32
+// CHECK: %[[SUPP:.*]] = arith.cmpf ugt, %[[PI]], %[[ZERO]] : f32
 // CHECK: %[[NOTFORCED:.*]] = arith.xori %[[FORCED]], %[[TRUE]] : i1
 // CHECK: %[[ROUTED:.*]] = arith.andi %[[SUPP]], %[[NOTFORCED]] : i1
 // CHECK: %[[SCALED:.*]] = arith.mulf %[[G]], %[[INVSIGMA]] : f32

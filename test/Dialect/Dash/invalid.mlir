@@ -471,3 +471,43 @@ func.func @sparse_attention_output_type(%q: tensor<1x8x200x64xf32>, %k: tensor<1
   %out, %l = dash.sparse_attention ins(%q, %k, %v, %prior : tensor<1x8x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x4xf32>) outs(%o, %lse : tensor<1x8x200x64xf16>, tensor<1x8x200xf32>)
   return %out : tensor<1x8x200x64xf16>
 }
+
+// -----
+
+func.func @kernel_block_size(%q: memref<1x2x128x64xbf16>, %k: memref<1x1x128x64xbf16>, %prior: memref<1x1x128x4xf32>, %o: memref<1x2x128x64xbf16>, %lse: memref<1x2x128xf32>) {
+  // expected-error @+1 {{'dash.sparse_attention_kernel' op block_size must be 64}}
+  dash.sparse_attention_kernel ins(%q, %k, %k, %prior : memref<1x2x128x64xbf16>, memref<1x1x128x64xbf16>, memref<1x1x128x64xbf16>, memref<1x1x128x4xf32>) outs(%o, %lse : memref<1x2x128x64xbf16>, memref<1x2x128xf32>) {block_size = 32}
+  return
+}
+
+// -----
+
+func.func @kernel_head_dim(%q: memref<1x2x128x32xbf16>, %k: memref<1x1x128x32xbf16>, %prior: memref<1x1x128x2xf32>, %o: memref<1x2x128x32xbf16>, %lse: memref<1x2x128xf32>) {
+  // expected-error @+1 {{'dash.sparse_attention_kernel' op head dimension must be 64 or 128, got 32}}
+  dash.sparse_attention_kernel ins(%q, %k, %k, %prior : memref<1x2x128x32xbf16>, memref<1x1x128x32xbf16>, memref<1x1x128x32xbf16>, memref<1x1x128x2xf32>) outs(%o, %lse : memref<1x2x128x32xbf16>, memref<1x2x128xf32>)
+  return
+}
+
+// -----
+
+func.func @kernel_dynamic(%q: memref<1x2x?x64xbf16>, %k: memref<1x1x128x64xbf16>, %prior: memref<1x1x128x2xf32>, %o: memref<1x2x128x64xbf16>, %lse: memref<1x2x128xf32>) {
+  // expected-error @+1 {{'dash.sparse_attention_kernel' op the tensor-core kernels need static shapes}}
+  dash.sparse_attention_kernel ins(%q, %k, %k, %prior : memref<1x2x?x64xbf16>, memref<1x1x128x64xbf16>, memref<1x1x128x64xbf16>, memref<1x1x128x2xf32>) outs(%o, %lse : memref<1x2x128x64xbf16>, memref<1x2x128xf32>)
+  return
+}
+
+// -----
+
+func.func @kernel_prior_blocks(%q: memref<1x2x128x64xbf16>, %k: memref<1x1x128x64xbf16>, %prior: memref<1x1x128x3xf32>, %o: memref<1x2x128x64xbf16>, %lse: memref<1x2x128xf32>) {
+  // expected-error @+1 {{'dash.sparse_attention_kernel' op}}
+  dash.sparse_attention_kernel ins(%q, %k, %k, %prior : memref<1x2x128x64xbf16>, memref<1x1x128x64xbf16>, memref<1x1x128x64xbf16>, memref<1x1x128x3xf32>) outs(%o, %lse : memref<1x2x128x64xbf16>, memref<1x2x128xf32>)
+  return
+}
+
+// -----
+
+func.func @kernel_f32(%q: memref<1x2x128x64xf32>, %k: memref<1x1x128x64xf32>, %prior: memref<1x1x128x2xf32>, %o: memref<1x2x128x64xf32>, %lse: memref<1x2x128xf32>) {
+  // expected-error @+1 {{'dash.sparse_attention_kernel' op operand #0 must be 4D memref of bfloat16 type or 16-bit float values}}
+  dash.sparse_attention_kernel ins(%q, %k, %k, %prior : memref<1x2x128x64xf32>, memref<1x1x128x64xf32>, memref<1x1x128x64xf32>, memref<1x1x128x2xf32>) outs(%o, %lse : memref<1x2x128x64xf32>, memref<1x2x128xf32>)
+  return
+}

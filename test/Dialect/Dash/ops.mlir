@@ -109,3 +109,16 @@ func.func @sparse_attention(%q: tensor<1x8x200x64xbf16>, %k: tensor<1x2x200x64xb
       outs(%o, %lse : tensor<1x8x200x64xbf16>, tensor<1x8x200xf32>)
   return %out, %l : tensor<1x8x200x64xbf16>, tensor<1x8x200xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func @sparse_attention_kernel
+// CHECK: dash.sparse_attention_kernel ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : memref<1x8x200x64xbf16>, memref<1x2x200x64xbf16>, memref<1x2x200x64xbf16>, memref<1x2x200x4xf32>) outs(%{{.*}}, %{{.*}} : memref<1x8x200x64xbf16>, memref<1x8x200xf32>) {scale = 1.250000e-01 : f64}
+func.func @sparse_attention_kernel(%q: memref<1x8x200x64xbf16>, %k: memref<1x2x200x64xbf16>,
+                                   %v: memref<1x2x200x64xbf16>, %prior: memref<1x2x200x4xf32>,
+                                   %o: memref<1x8x200x64xbf16>, %lse: memref<1x8x200xf32>) {
+  dash.sparse_attention_kernel ins(%q, %k, %v, %prior : memref<1x8x200x64xbf16>,
+      memref<1x2x200x64xbf16>, memref<1x2x200x64xbf16>, memref<1x2x200x4xf32>)
+      outs(%o, %lse : memref<1x8x200x64xbf16>, memref<1x8x200xf32>) {scale = 0.125 : f64}
+  return
+}

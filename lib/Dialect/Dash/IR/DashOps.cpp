@@ -55,7 +55,7 @@ public:
   ShapeChecker &rank(StringRef name, Value value, int64_t rank) {
     if (failed)
       return *this;
-    int64_t actual = cast<RankedTensorType>(value.getType()).getRank();
+    int64_t actual = cast<ShapedType>(value.getType()).getRank();
     if (actual != rank)
       fail() << name << " must have rank " << rank << ", got rank " << actual;
     return *this;
@@ -66,7 +66,7 @@ public:
   ShapeChecker &bind(StringRef sym, StringRef name, Value value, unsigned dim) {
     if (failed)
       return *this;
-    int64_t size = cast<RankedTensorType>(value.getType()).getDimSize(dim);
+    int64_t size = cast<ShapedType>(value.getType()).getDimSize(dim);
     if (ShapedType::isDynamic(size))
       return *this;
     auto [it, inserted] = bindings.try_emplace(
@@ -385,6 +385,22 @@ LogicalResult SparseAttentionOp::verify() {
   bindQueryLike(c, "output_init", getOutputInit());
   bindRowLike(c, "lse_init", getLseInit());
   return c.result();
+}
+
+LogicalResult SparseAttentionKernelOp::verify() {
+  ShapeChecker c(*this);
+  checkSparseAttention(c, *this);
+  c.sameElementType("output", getOutput(), "query", getQuery());
+  bindQueryLike(c, "output", getOutput());
+  bindRowLike(c, "lse", getLse());
+  for (Value operand : getOperation()->getOperands())
+    c.require(cast<ShapedType>(operand.getType()).hasStaticShape(),
+              "the tensor-core kernels need static shapes");
+  int64_t headDim = getQuery().getType().getDimSize(3);
+  return c.require(getBlockSize() == 64, "block_size must be 64")
+      .require(headDim == 64 || headDim == 128,
+               "head dimension must be 64 or 128, got " + Twine(headDim))
+      .result();
 }
 
 LogicalResult SparseAttentionGradOp::verify() {

@@ -302,6 +302,53 @@ def Dash_AttentionOp : Dash_Op<"attention",
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// dash.sparse_attention_kernel (spec F6 on buffers, tensor-core kernels)
+//===----------------------------------------------------------------------===//
+
+def Dash_HalfMemRef4 : MemRefRankOf<[BF16, F16], [4]>;
+
+def Dash_SparseAttentionKernelOp : Dash_Op<"sparse_attention_kernel"> {
+  let summary = "dash.sparse_attention on buffers, for the tensor-core kernels";
+  let description = [{
+    The fine attention of `dash.sparse_attention` on buffers, restricted to
+    what the tensor-core kernels of `dash-kernels-to-nvgpu` implement: bf16
+    or f16 operands, static shapes, `block_size = 64`, head dimension 64 or
+    128. `dash-sparse-attention-to-kernel` creates it before bufferization;
+    since it declares which buffers it reads and writes, bufferization and
+    buffer deallocation treat it like any other op, and the kernels are
+    built after them.
+
+    Shapes as for `dash.sparse_attention`: `query, output [B, H, N, D]`,
+    `key, value [B, Hkv, N, D]`, `log_prior [B, Hkv, N, M]` f32,
+    `lse [B, H, N]` f32.
+
+    ```mlir
+    dash.sparse_attention_kernel
+        ins(%q, %k, %v, %prior : memref<1x8x256x64xbf16>,
+            memref<1x2x256x64xbf16>, memref<1x2x256x64xbf16>,
+            memref<1x2x256x4xf32>)
+        outs(%o, %lse : memref<1x8x256x64xbf16>, memref<1x8x256xf32>)
+        {block_size = 64}
+    ```
+  }];
+  let arguments = (ins Arg<Dash_HalfMemRef4, "", [MemRead]>:$query,
+                       Arg<Dash_HalfMemRef4, "", [MemRead]>:$key,
+                       Arg<Dash_HalfMemRef4, "", [MemRead]>:$value,
+                       Arg<MemRefRankOf<[F32], [4]>, "", [MemRead]>:$log_prior,
+                       Arg<Dash_HalfMemRef4, "", [MemWrite]>:$output,
+                       Arg<MemRefRankOf<[F32], [3]>, "", [MemWrite]>:$lse,
+                       Dash_BlockSizeAttr:$block_size,
+                       OptionalAttr<F64Attr>:$scale);
+  let assemblyFormat = [{
+    `ins` `(` $query `,` $key `,` $value `,` $log_prior `:` type($query) `,`
+      type($key) `,` type($value) `,` type($log_prior) `)`
+    `outs` `(` $output `,` $lse `:` type($output) `,` type($lse) `)`
+      attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
 include "dash/Dialect/Dash/IR/DashGradOps.td"
 
 #endif // DASH_DIALECT_DASH_IR_DASHOPS_TD

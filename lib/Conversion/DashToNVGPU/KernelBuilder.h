@@ -1,0 +1,99 @@
+//===- KernelBuilder.h - Helpers to build GPU kernel bodies -----*- C++ -*-===//
+//
+// Short names for the arithmetic of thread-level kernel code, so that the
+// kernels read like the algorithm they implement, and the warp-level
+// tensor-core building blocks (ldmatrix fragments, m16n8k16 mma).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DASH_LIB_CONVERSION_DASHTONVGPU_KERNELBUILDER_H
+#define DASH_LIB_CONVERSION_DASHTONVGPU_KERNELBUILDER_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::dash::nvgpu_kernels {
+
+/// The 64-query tile, the key block and the CTA shape of the kernels.
+constexpr int64_t kTileRows = 64;
+constexpr int64_t kWarpSize = 32;
+constexpr int64_t kWarps = 4;
+constexpr int64_t kThreads = kWarps * kWarpSize;
+
+class KernelBuilder {
+public:
+  explicit KernelBuilder(ImplicitLocOpBuilder &b) : b(b) {}
+  ImplicitLocOpBuilder &builder() { return b; }
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+  Value i32(int64_t v) { return arith::ConstantIntOp::create(b, v, 32); }
+  Value f32(double v) {
+    return arith::ConstantFloatOp::create(b, b.getF32Type(),
+                                          APFloat(static_cast<float>(v)));
+  }
+
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
+  Value div(Value x, Value y) { return arith::DivUIOp::create(b, x, y); }
+  Value rem(Value x, Value y) { return arith::RemUIOp::create(b, x, y); }
+  Value min(Value x, Value y) { return arith::MinUIOp::create(b, x, y); }
+  Value add(Value x, int64_t y) { return add(x, idx(y)); }
+  Value mul(Value x, int64_t y) { return mul(x, idx(y)); }
+  Value div(Value x, int64_t y) { return div(x, idx(y)); }
+  Value rem(Value x, int64_t y) { return rem(x, idx(y)); }
+  Value ult(Value x, Value y) {
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, x, y);
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, c, x, y);
+  }
+
+  Value fadd(Value x, Value y) { return arith::AddFOp::create(b, x, y); }
+  Value fsub(Value x, Value y) { return arith::SubFOp::create(b, x, y); }
+  Value fmul(Value x, Value y) { return arith::MulFOp::create(b, x, y); }
+  /// NaN-propagating maximum: a NaN score must reach the output.
+  Value fmax(Value x, Value y) { return arith::MaximumFOp::create(b, x, y); }
+
+  /// scf.for from `lower` to `upper` (step 1) carrying `inits`; `body` is
+  /// built at the loop's insertion point and returns the carried values.
+  ValueRange forLoop(Value lower, Value upper, ValueRange inits,
+                     function_ref<SmallVector<Value>(Value, ValueRange)> body);
+  /// scf.if without results.
+  void ifThen(Value condition, function_ref<void()> body);
+  /// scf.if whose branches return values of `types`.
+  ValueRange ifThenElse(Value condition, TypeRange types,
+                        function_ref<SmallVector<Value>()> thenBody,
+                        function_ref<SmallVector<Value>()> elseBody);
+
+  /// A gpu.launch of a 1-D CTA of `threads` over a 3-D `grid`, whose
+  /// outlined kernel is called `name` (so that profiles name it).
+  gpu::LaunchOp launch(StringRef name, ArrayRef<int64_t> grid, int64_t threads,
+                       int64_t sharedBytes);
+
+  Value threadId() { return gpu::ThreadIdOp::create(b, gpu::Dimension::x); }
+  Value blockId(gpu::Dimension d) { return gpu::BlockIdOp::create(b, d); }
+
+  /// Butterfly reduction over the four lanes that hold one row of an mma
+  /// accumulator (lanes 4r .. 4r+3).
+  Value quadReduce(Value v, function_ref<Value(Value, Value)> combine);
+
+  /// Splits a vector<Nx2xT> of 16-bit pairs (an ldmatrix result) into the N
+  /// operand registers that nvvm.mma.sync takes.
+  SmallVector<Value> registers(Value pairs);
+  /// Packs two f32 values into one operand register of two `type` values.
+  Value pack(Value lo, Value hi, Type type);
+
+  /// D[16x8] (4 f32) += A[16x16] (4 regs) * B[16x8] (2 regs), f32
+  /// accumulation, with 16-bit operands of `type` (bf16 or f16).
+  SmallVector<Value, 4> mma(ValueRange a, ValueRange b, ValueRange c,
+                            Type type);
+
+private:
+  ImplicitLocOpBuilder &b;
+};
+
+} // namespace mlir::dash::nvgpu_kernels
+
+#endif // DASH_LIB_CONVERSION_DASHTONVGPU_KERNELBUILDER_H

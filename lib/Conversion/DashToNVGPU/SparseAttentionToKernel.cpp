@@ -1,0 +1,88 @@
+//===- SparseAttentionToKernel.cpp - dash-sparse-attention-to-kernel ------===//
+//
+// Moves an eligible dash.sparse_attention from tensors to buffers before
+// bufferization, so that its kernels are built after buffer deallocation
+// (which rejects the asynchronous-copy and warp ops they contain).
+//
+//===----------------------------------------------------------------------===//
+
+#include "dash/Conversion/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
+
+namespace mlir::dash {
+#define GEN_PASS_DEF_DASHSPARSEATTENTIONTOKERNEL
+#include "dash/Conversion/Passes.h.inc"
+} // namespace mlir::dash
+
+using namespace mlir;
+using namespace mlir::dash;
+
+namespace {
+
+/// Why the tensor-core kernels cannot run `op`; nullopt if they can.
+std::optional<StringRef> whyNotEligible(SparseAttentionOp op) {
+  auto query = cast<RankedTensorType>(op.getQuery().getType());
+  for (Value v : op->getOperands())
+    if (!cast<RankedTensorType>(v.getType()).hasStaticShape())
+      return StringRef("dynamic shapes");
+  Type element = query.getElementType();
+  if (!element.isBF16() && !element.isF16())
+    return StringRef("element type is not bf16 or f16");
+  if (op.getBlockSize() != 64)
+    return StringRef("block_size is not 64");
+  int64_t headDim = query.getDimSize(3);
+  if (headDim != 64 && headDim != 128)
+    return StringRef("head dimension is not 64 or 128");
+  if (query.getNumElements() == 0)
+    return StringRef("empty tensors");
+  return std::nullopt;
+}
+
+struct SparseAttentionToKernel : OpRewritePattern<SparseAttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SparseAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    if (std::optional<StringRef> reason = whyNotEligible(op))
+      return rewriter.notifyMatchFailure(op, *reason);
+    Location loc = op.getLoc();
+    auto memrefType = [](Value tensor) {
+      auto type = cast<RankedTensorType>(tensor.getType());
+      return MemRefType::get(type.getShape(), type.getElementType());
+    };
+    auto input = [&](Value tensor) -> Value {
+      return bufferization::ToBufferOp::create(rewriter, loc,
+                                               memrefType(tensor), tensor,
+                                               /*read_only=*/true);
+    };
+    Value output =
+        memref::AllocOp::create(rewriter, loc, memrefType(op.getOutput()));
+    Value lse = memref::AllocOp::create(rewriter, loc, memrefType(op.getLse()));
+    SparseAttentionKernelOp::create(rewriter, loc, input(op.getQuery()),
+                                    input(op.getKey()), input(op.getValue()),
+                                    input(op.getLogPrior()), output, lse,
+                                    op.getBlockSize(), op.getScaleAttr());
+    auto result = [&](Value buffer, Value like) -> Value {
+      return bufferization::ToTensorOp::create(rewriter, loc, like.getType(),
+                                               buffer, /*restrict=*/true,
+                                               /*writable=*/true);
+    };
+    rewriter.replaceOp(
+        op, {result(output, op.getOutput()), result(lse, op.getLse())});
+    return success();
+  }
+};
+
+struct DashSparseAttentionToKernelPass
+    : dash::impl::DashSparseAttentionToKernelBase<
+          DashSparseAttentionToKernelPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<SparseAttentionToKernel>(&getContext());
+    walkAndApplyPatterns(getOperation(), std::move(patterns));
+  }
+};
+
+} // namespace

@@ -1,0 +1,55 @@
+// RUN: dash-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(dash-kernels-to-nvgpu))" | FileCheck %s
+
+// CHECK-LABEL: func.func @bf16_d64
+// CHECK-SAME: (%[[Q:.*]]: memref<1x4x200x64xbf16>, %[[K:.*]]: memref<1x2x200x64xbf16>, %[[V:.*]]: memref<1x2x200x64xbf16>, %[[P:.*]]: memref<1x2x200x4xf32>, %[[O:.*]]: memref<1x4x200x64xbf16>, %[[LSE:.*]]: memref<1x4x200xf32>)
+// CHECK-NOT: dash.sparse_attention_kernel
+// CHECK-DAG: %[[LISTS:.*]] = memref.alloc() : memref<1x2x4x4xi32>
+// CHECK-DAG: %[[COUNTS:.*]] = memref.alloc() : memref<1x2x4xi32>
+// Block lists: one warp per (tile, KV head, batch); a butterfly ballot.
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) module(@dash_block_lists) function(@dash_block_lists)
+// CHECK: memref.load %[[P]]
+// CHECK: arith.cmpf une
+// CHECK-COUNT-5: gpu.shuffle  xor
+// CHECK: math.ctpop
+// CHECK: memref.store {{.*}}, %[[LISTS]]
+// CHECK: memref.store {{.*}}, %[[COUNTS]]
+// Fine attention: (tiles, heads, batch) x 128 threads, 5 shared tiles of
+// 64 x (64 + 8) bf16.
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size %c46080_i32 module(@dash_sparse_attention) function(@dash_sparse_attention)
+// CHECK: gpu.dynamic_shared_memory
+// CHECK: nvgpu.device_async_copy %[[Q]]{{.*}}, 8, %{{.*}} {bypassL1}
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<64x72xbf16, #gpu.address_space<workgroup>> -> vector<4x2xbf16>
+// CHECK: scf.for
+// CHECK: nvgpu.device_async_wait {{.*}} {numGroups = 1 : i32}
+// CHECK: nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+// CHECK: memref.load %[[P]]
+// CHECK: math.exp2
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}
+// CHECK: vector.store {{.*}}, %[[O]]{{.*}} : memref<1x4x200x64xbf16>, vector<2xbf16>
+// CHECK: memref.store {{.*}}, %[[LSE]]
+// CHECK-DAG: memref.dealloc %[[LISTS]]
+// CHECK-DAG: memref.dealloc %[[COUNTS]]
+func.func @bf16_d64(%q: memref<1x4x200x64xbf16>, %k: memref<1x2x200x64xbf16>,
+                    %v: memref<1x2x200x64xbf16>, %p: memref<1x2x200x4xf32>,
+                    %o: memref<1x4x200x64xbf16>, %lse: memref<1x4x200xf32>) {
+  dash.sparse_attention_kernel ins(%q, %k, %v, %p : memref<1x4x200x64xbf16>,
+      memref<1x2x200x64xbf16>, memref<1x2x200x64xbf16>, memref<1x2x200x4xf32>)
+      outs(%o, %lse : memref<1x4x200x64xbf16>, memref<1x4x200xf32>) {block_size = 64}
+  return
+}
+
+// -----
+
+// f16 and D = 128: 5 tiles of 64 x 136 halves; f16 pairs are mma operands
+// as they are.
+// CHECK-LABEL: func.func @f16_d128
+// CHECK: dynamic_shared_memory_size %c87040_i32
+// CHECK: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+func.func @f16_d128(%q: memref<2x2x128x128xf16>, %k: memref<2x1x128x128xf16>,
+                    %v: memref<2x1x128x128xf16>, %p: memref<2x1x128x2xf32>,
+                    %o: memref<2x2x128x128xf16>, %lse: memref<2x2x128xf32>) {
+  dash.sparse_attention_kernel ins(%q, %k, %v, %p : memref<2x2x128x128xf16>,
+      memref<2x1x128x128xf16>, memref<2x1x128x128xf16>, memref<2x1x128x2xf32>)
+      outs(%o, %lse : memref<2x2x128x128xf16>, memref<2x2x128xf32>) {block_size = 64}
+  return
+}

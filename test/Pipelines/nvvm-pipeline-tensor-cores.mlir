@@ -1,0 +1,22 @@
+// The fine attention of a bf16 attention with 64-token blocks and D = 128
+// runs on the tensor-core kernels: m16n8k16 bf16 mma with f32 accumulation,
+// ldmatrix (plain for Q and K, transposed for V), 16-byte cp.async into
+// shared memory, ex2 for the online softmax. tensor-cores=false keeps the
+// generic kernels.
+// RUN: dash-opt %s --dash-nvvm-pipeline="format=isa" | FileCheck %s
+// RUN: dash-opt %s --dash-nvvm-pipeline="format=isa chip=sm_80" | FileCheck %s
+// RUN: dash-opt %s --dash-nvvm-pipeline="format=isa tensor-cores=false" | FileCheck %s --check-prefix=GENERIC
+
+// CHECK-LABEL: llvm.func @attention(
+// CHECK: gpu.launch_func @dash_block_lists::@dash_block_lists
+// CHECK: gpu.launch_func @dash_sparse_attention::@dash_sparse_attention {{.*}} dynamic_shared_memory_size
+// CHECK: gpu.binary @dash_sparse_attention {{.*}}assembly = "{{.*}}cp.async.cg.shared.global{{.*}}ldmatrix.sync.aligned.m8n8.x4.shared.b16{{.*}}mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32{{.*}}ex2.approx{{.*}}ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+// GENERIC-NOT: dash_sparse_attention
+// GENERIC-NOT: mma.sync
+func.func @attention(%q: tensor<1x4x200x128xbf16>, %k: tensor<1x2x200x128xbf16>, %v: tensor<1x2x200x128xbf16>)
+    -> (tensor<1x4x200x128xbf16>, tensor<1x4x200xf32>) {
+  %o, %lse = dash.attention %q, %k, %v {block_size = 64}
+      : tensor<1x4x200x128xbf16>, tensor<1x2x200x128xbf16>, tensor<1x2x200x128xbf16>
+      -> tensor<1x4x200x128xbf16> lse tensor<1x4x200xf32>
+  return %o, %lse : tensor<1x4x200x128xbf16>, tensor<1x4x200xf32>
+}
