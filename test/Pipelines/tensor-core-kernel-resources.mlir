@@ -1,0 +1,20 @@
+// ptxas's resource report for the tensor-core fine-attention kernel at
+// D = 128 (the larger register footprint): no register spills on sm_90a and
+// sm_80, since a spill would put local-memory traffic in the inner loop.
+// REQUIRES: ptxas
+// RUN: dash-opt %s --dash-nvvm-pipeline="format=isa" -o %t.mlir
+// RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_sparse_attention > %t.ptx
+// RUN: %ptxas -arch=sm_90a -v %t.ptx -o %t.cubin 2>&1 | FileCheck %s
+// RUN: dash-opt %s --dash-nvvm-pipeline="format=isa chip=sm_80" -o %t80.mlir
+// RUN: python3 %S/Inputs/kernel_ptx.py %t80.mlir dash_sparse_attention > %t80.ptx
+// RUN: %ptxas -arch=sm_80 -v %t80.ptx -o %t80.cubin 2>&1 | FileCheck %s
+
+// CHECK: Compiling entry function 'dash_sparse_attention'
+// CHECK: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// CHECK: Used {{[0-9]+}} registers
+func.func @d128(%q: tensor<1x4x256x128xbf16>, %k: tensor<1x2x256x128xbf16>, %v: tensor<1x2x256x128xbf16>)
+    -> tensor<1x4x256x128xbf16> {
+  %o = dash.attention %q, %k, %v {block_size = 64}
+      : tensor<1x4x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16> -> tensor<1x4x256x128xbf16>
+  return %o : tensor<1x4x256x128xbf16>
+}
