@@ -129,9 +129,10 @@ def DashKernelsToNVGPU : Pass<"dash-kernels-to-nvgpu", "::mlir::func::FuncOp"> {
       diagonal block.
 
     The kernels compute what the linalg lowering of `dash.sparse_attention`
-    computes, with one difference: a NaN or inf in K or V of a selected block
-    reaches every query of the tile (as in FlashAttention), not only the
-    queries that attend to it.
+    computes, with one difference: a NaN or inf in V of a selected block
+    reaches every query of the tile (P = 0 times NaN in the tensor-core
+    product, as in FlashAttention), not only the queries that attend to it.
+    A NaN in K reaches only the queries that attend to it.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
