@@ -121,7 +121,9 @@ bindRuntimeImports(llvm::Module &module) {
         }
       global->eraseFromParent();
     }
-    llvm::stable_sort(entries, [&](auto &a, auto &b) {
+    // An init-capture: C++17 lambdas cannot capture a structured binding
+    // (clang rejects it, which broke `make fuzz`).
+    llvm::stable_sort(entries, [ascending = ascending](auto &a, auto &b) {
       return ascending ? a.first < b.first : a.first > b.first;
     });
     auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(context),

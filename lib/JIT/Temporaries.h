@@ -1,5 +1,4 @@
-//===- Temporaries.h - Buffers compiled code allocates -----------*- C++
-//-*-===//
+//===- Temporaries.h - Buffers compiled code allocates ----------*- C++ -*-===//
 //
 // The CPU lowering evaluates the fine attention densely, with [B, H, N, N]
 // temporaries. Their sizes are known at compile time: a configuration too

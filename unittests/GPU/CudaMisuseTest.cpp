@@ -22,10 +22,6 @@ using namespace dash;
 
 namespace {
 
-#define EXPECT_CONTAINS(text, part)                                            \
-  EXPECT_NE(std::string(text).find(part), std::string::npos)                   \
-      << "'" << (text) << "' does not contain '" << (part) << "'"
-
 AttentionConfig smallConfig() {
   AttentionConfig c;
   c.heads = 2;

@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "EdgeCaseTest.h"
+
 #include "dash/Dialect/Dash/IR/Dash.h"
 #include "dash/JIT/CpuFunction.h"
 
@@ -38,10 +40,6 @@ std::string errorOf(llvm::Error error) {
   }
   return llvm::toString(std::move(error));
 }
-
-#define EXPECT_CONTAINS(text, part)                                            \
-  EXPECT_NE(std::string(text).find(part), std::string::npos)                   \
-      << "'" << (text) << "' does not contain '" << (part) << "'"
 
 AttentionConfig validConfig() {
   AttentionConfig c;

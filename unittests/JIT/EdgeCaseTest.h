@@ -1,5 +1,4 @@
-//===- EdgeCaseTest.h - Spec section 5 edge cases on every target -*- C++
-//-*-===//
+//===- EdgeCaseTest.h - Spec section 5 edge cases, any target -*- C++ -*-===//
 //
 // The edge cases (EdgeCaseTest.cpp) are one test suite parameterised by the
 // target: DashJITTests instantiates it for the CPU and DashGPUTests for
@@ -7,6 +6,7 @@
 //   namespace dash::test {
 //   INSTANTIATE_TEST_SUITE_P(Cpu, EdgeCases, testing::Values(Target::Cpu));
 //   }
+// The API misuse tests of both binaries share its helpers too.
 //
 //===----------------------------------------------------------------------===//
 
@@ -46,5 +46,10 @@ protected:
 
 } // namespace test
 } // namespace dash
+
+/// Expects `text` to contain `part` (error messages).
+#define EXPECT_CONTAINS(text, part)                                            \
+  EXPECT_NE(std::string(text).find(part), std::string::npos)                   \
+      << "'" << (text) << "' does not contain '" << (part) << "'"
 
 #endif // DASH_UNITTESTS_JIT_EDGECASETEST_H
