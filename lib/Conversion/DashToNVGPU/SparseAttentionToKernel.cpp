@@ -21,23 +21,15 @@ using namespace mlir::dash;
 
 namespace {
 
-/// Why the tensor-core kernels cannot run `op`; nullopt if they can.
-std::optional<StringRef> whyNotEligible(SparseAttentionOp op) {
-  auto query = cast<RankedTensorType>(op.getQuery().getType());
+/// Why the tensor-core kernels cannot run `op`; empty if they can.
+std::string whyNotEligible(SparseAttentionOp op) {
   for (Value v : op->getOperands())
     if (!cast<RankedTensorType>(v.getType()).hasStaticShape())
-      return StringRef("dynamic shapes");
-  Type element = query.getElementType();
-  if (!element.isBF16() && !element.isF16())
-    return StringRef("element type is not bf16 or f16");
-  if (op.getBlockSize() != 64)
-    return StringRef("block_size is not 64");
-  int64_t headDim = query.getDimSize(3);
-  if (headDim != 64 && headDim != 128)
-    return StringRef("head dimension is not 64 or 128");
+      return "dynamic shapes";
+  auto query = cast<RankedTensorType>(op.getQuery().getType());
   if (query.getNumElements() == 0)
-    return StringRef("empty tensors");
-  return std::nullopt;
+    return "empty tensors";
+  return tensorCoreKernelLimits(query, op.getBlockSize());
 }
 
 struct SparseAttentionToKernel : OpRewritePattern<SparseAttentionOp> {
@@ -45,8 +37,8 @@ struct SparseAttentionToKernel : OpRewritePattern<SparseAttentionOp> {
 
   LogicalResult matchAndRewrite(SparseAttentionOp op,
                                 PatternRewriter &rewriter) const override {
-    if (std::optional<StringRef> reason = whyNotEligible(op))
-      return rewriter.notifyMatchFailure(op, *reason);
+    if (std::string reason = whyNotEligible(op); !reason.empty())
+      return rewriter.notifyMatchFailure(op, reason);
     Location loc = op.getLoc();
     auto memrefType = [](Value tensor) {
       auto type = cast<RankedTensorType>(tensor.getType());

@@ -396,11 +396,22 @@ LogicalResult SparseAttentionKernelOp::verify() {
   for (Value operand : getOperation()->getOperands())
     c.require(cast<ShapedType>(operand.getType()).hasStaticShape(),
               "the tensor-core kernels need static shapes");
-  int64_t headDim = getQuery().getType().getDimSize(3);
-  return c.require(getBlockSize() == 64, "block_size must be 64")
-      .require(headDim == 64 || headDim == 128,
-               "head dimension must be 64 or 128, got " + Twine(headDim))
-      .result();
+  std::string limits =
+      tensorCoreKernelLimits(getQuery().getType(), getBlockSize());
+  return c.require(limits.empty(), limits).result();
+}
+
+std::string mlir::dash::tensorCoreKernelLimits(ShapedType query,
+                                               int64_t blockSize) {
+  Type element = query.getElementType();
+  if (!element.isBF16() && !element.isF16())
+    return "the tensor-core kernels need bf16 or f16 operands";
+  if (blockSize != 64)
+    return "block_size must be 64";
+  int64_t headDim = query.getDimSize(3);
+  if (headDim != 64 && headDim != 128)
+    return "head dimension must be 64 or 128, got " + std::to_string(headDim);
+  return "";
 }
 
 LogicalResult SparseAttentionGradOp::verify() {

@@ -43,6 +43,12 @@ inline int64_t numCompleteBlocks(int64_t n, int64_t blockSize) {
 /// The softmax scale: the attribute when present, else `1/sqrt(headDim)`.
 double resolveScale(FloatAttr scale, int64_t headDim);
 
+/// Why the tensor-core kernels of dash.sparse_attention_kernel cannot take
+/// a query of `type` (bf16 or f16, head dimension 64 or 128, static shape)
+/// with `blockSize` (64); empty if they can. Both the op's verifier and
+/// dash-sparse-attention-to-kernel's eligibility test use it.
+std::string tensorCoreKernelLimits(ShapedType query, int64_t blockSize);
+
 } // namespace mlir::dash
 
 #endif // DASH_DIALECT_DASH_IR_DASH_H
