@@ -958,7 +958,7 @@ class Methods:
             def run(c):
                 o, lse = outs[c]
                 fn(problem.q[c], problem.k[c], problem.v[c],
-                   selection.log_prior, o, lse)
+                   selection.log_prior, out=(o, lse))
                 return o
             return run
         return setup
@@ -979,7 +979,7 @@ class Methods:
             counts = torch.empty_like(selection.counts)
 
             def run(c):
-                fn(problem.q[c], problem.k[c], prior, counts)
+                fn(problem.q[c], problem.k[c], out=(prior, counts))
                 last["counts"] = counts
             return run
 

@@ -13,6 +13,13 @@ bin="$here/.gpu/bin"
 } | tee "$out/summary.txt"
 "$bin/DashGPUTests" --gtest_color=no 2>&1 | tee "$out/gpu-tests.log" | grep -E "^\[ +(OK|FAILED|SKIPPED|RESULT) +\]|rel_l2|Failure|error"
 tests_rc=${PIPESTATUS[0]}
+# The C API's CUDA paths (disk cache artifacts, device strides, functions on
+# device buffers); libDashC comes from .gpu/lib.
+if [ -x "$bin/DashCAPITests" ]; then
+  LD_LIBRARY_PATH="$here/.gpu/lib:$LD_LIBRARY_PATH" "$bin/DashCAPITests" \
+    --gtest_color=no --gtest_filter='CudaCAPI.*' >"$out/capi-tests.log" 2>&1
+  echo "capi cuda tests rc=$? ($(grep -c '^\[       OK \]' "$out/capi-tests.log") ok, $(grep -c '^\[  FAILED  \]' "$out/capi-tests.log") failed lines)" | tee -a "$out/summary.txt"
+fi
 # dash-run on the GPU: forward and backward against the oracle, CUDA-event
 # medians of the generic (correctness-first) kernels.
 runs=(

@@ -284,6 +284,43 @@ class Mlir(unittest.TestCase):
                                  text=True)
             self.assertNotEqual(run.returncode, 0)
 
+    def test_stage_functions_run_as_the_benchmark_calls_them(self):
+        # The benchmark's dash-fine and dash-router rows call these functions
+        # with their inputs and out=(...); here in f32 on the CPU against
+        # the numpy reference of the spec.
+        if not os.environ.get("DASH_LIBRARY"):
+            self.skipTest("DASH_LIBRARY is not set (ctest sets it)")
+        import dash
+        from tests import reference
+        rng = np.random.default_rng(7)
+        heads, kv_heads, n, d, block = 4, 2, 96, 16, 16
+        q = rng.standard_normal((1, heads, n, d)).astype(np.float32)
+        k = rng.standard_normal((1, kv_heads, n, d)).astype(np.float32)
+        v = rng.standard_normal((1, kv_heads, n, d)).astype(np.float32)
+        options = dict(block_size=block, gamma=4.0, prior="raw")
+
+        router = dash.compile_function(benchlib.router_mlir(
+            1, heads, kv_heads, n, d, element="f32", **options), "router")
+        prior = np.empty((1, kv_heads, n, n // block), np.float32)
+        counts = np.empty((1, kv_heads, n), np.int32)
+        router(q, k, out=(prior, counts))
+        _, _, expected_counts, margin = reference.forward(
+            q, k, v, **options)
+        self.assertGreater(margin, 1e-4)  # no decision too close to call
+        np.testing.assert_array_equal(counts, expected_counts)
+
+        fine = dash.compile_function(benchlib.sparse_attention_mlir(
+            1, heads, kv_heads, n, d, element="f32", block_size=block),
+            "fine")
+        o, lse = np.empty_like(q), np.empty(q.shape[:3], np.float32)
+        fine(q, k, v, prior, out=(o, lse))
+        o_ref, lse_ref = reference.sparse_attention(q, k, v, prior,
+                                                    block_size=block)
+        self.assertLessEqual(np.linalg.norm(o - o_ref)
+                             / np.linalg.norm(o_ref), 1e-4)
+        self.assertLessEqual(np.linalg.norm(lse - lse_ref)
+                             / np.linalg.norm(lse_ref), 1e-4)
+
 
 if __name__ == "__main__":
     unittest.main()
