@@ -19,8 +19,10 @@ void mlir::dash::addTensorToBuffers(OpPassManager &pm,
   if (options.differentiate)
     pm.addPass(dash::createDashDifferentiate());
   pm.addPass(dash::createDashDecompose());
-  if (options.tensorCoreKernels)
+  if (options.tensorCoreKernels) {
+    pm.addNestedPass<func::FuncOp>(dash::createDashRouterToKernel());
     pm.addNestedPass<func::FuncOp>(dash::createDashSparseAttentionToKernel());
+  }
   pm.addPass(dash::createDashToLinalg());
   pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());

@@ -9,9 +9,17 @@
 // RUN: python3 %S/Inputs/kernel_ptx.py %t80.mlir dash_sparse_attention > %t80.ptx
 // RUN: %ptxas -arch=sm_80 -v %t80.ptx -o %t80.cubin 2>&1 | FileCheck %s
 
+// The fused router (Q fragments of D = 128 held in registers) likewise.
+// RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_router > %t.router.ptx
+// RUN: %ptxas -arch=sm_90a -v %t.router.ptx -o %t.router.cubin 2>&1 | FileCheck %s --check-prefix=ROUTER
+// RUN: python3 %S/Inputs/kernel_ptx.py %t80.mlir dash_router > %t80.router.ptx
+// RUN: %ptxas -arch=sm_80 -v %t80.router.ptx -o %t80.router.cubin 2>&1 | FileCheck %s --check-prefix=ROUTER
+
 // CHECK: Compiling entry function 'dash_sparse_attention'
 // CHECK: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // CHECK: Used {{[0-9]+}} registers
+// ROUTER: Compiling entry function 'dash_router'
+// ROUTER: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 func.func @d128(%q: tensor<1x4x256x128xbf16>, %k: tensor<1x2x256x128xbf16>, %v: tensor<1x2x256x128xbf16>)
     -> tensor<1x4x256x128xbf16> {
   %o = dash.attention %q, %k, %v {block_size = 64}

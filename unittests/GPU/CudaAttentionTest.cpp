@@ -95,10 +95,21 @@ AttentionConfig make(int64_t n, int64_t kvHeads, int64_t groups, int64_t d,
   return c;
 }
 
-// Covers N in {64, 200, 1000, 4096}, G in {1, 4, 8}, D in {64, 128}, f32,
-// bf16 and f16, every prior mode, with and without W. The 16-bit
-// configurations (block 64, D 64 or 128) run the fine attention on the
-// tensor-core kernels; gamma 0.25 keeps most blocks.
+/// `c` with another alpha and forced blocks.
+AttentionConfig withRouting(AttentionConfig c, double alpha, int64_t local,
+                            int64_t initial) {
+  c.alpha = alpha;
+  c.localBlocks = local;
+  c.initBlocks = initial;
+  return c;
+}
+
+// Covers N in {64, 200, 1000, 2048, 4096}, G in {1, 2, 4, 8, 16, 32}, D in
+// {64, 128}, f32, bf16 and f16, every prior mode, with and without W,
+// alpha in {1.25, 1.5, 2}, forced local and initial blocks. The 16-bit
+// configurations (block 64, D 64 or 128) run the router and the fine
+// attention on the tensor-core kernels (the router's tiles: 1 to 64 tokens
+// of all G heads); gamma 0.25 keeps most blocks.
 INSTANTIATE_TEST_SUITE_P(
     Matrix, CudaAttention,
     testing::Values(
@@ -111,7 +122,13 @@ INSTANTIATE_TEST_SUITE_P(
         make(200, 2, 4, 64, ElementType::BF16, Prior::Centered, true),
         make(64, 1, 1, 64, ElementType::F16, Prior::Raw, false),
         make(1000, 2, 2, 128, ElementType::F16, Prior::Flat, false, 0.25),
-        make(4096, 2, 4, 64, ElementType::BF16, Prior::Centered, false, 0.25)),
+        make(4096, 2, 4, 64, ElementType::BF16, Prior::Centered, false, 0.25),
+        withRouting(make(4096, 2, 16, 128, ElementType::BF16, Prior::Centered,
+                         true),
+                    2.0, 1, 1),
+        withRouting(make(1000, 1, 4, 64, ElementType::F16, Prior::Raw, false),
+                    1.25, 0, 2),
+        make(2048, 1, 32, 64, ElementType::BF16, Prior::Flat, false, 1.0)),
     [](const testing::TestParamInfo<AttentionConfig> &info) {
       return std::to_string(info.index);
     });

@@ -94,6 +94,25 @@ def DashRaiseAttention : Pass<"dash-raise-attention"> {
   let dependentDialects = ["::mlir::dash::DashDialect"];
 }
 
+def DashRouterToKernel : Pass<"dash-router-to-kernel",
+                               "::mlir::func::FuncOp"> {
+  let summary = "Fuse eligible router chains into the router kernel";
+  let description = [{
+    Replaces each `dash.route_logits` -> `dash.entmax` -> `dash.block_prior`
+    chain whose logits and probabilities feed nothing else (and whose entmax
+    runs along the blocks without a mask, its tau unused) by one
+    `dash.router_kernel` on buffers, when the kernel implements it (see
+    `dash.router_kernel`): the query and summaries through read-only
+    `bufferization.to_buffer`, the log-prior and counts in fresh buffers
+    returned through `bufferization.to_tensor`. The `[B, H, N, Mc]` logits
+    and probabilities then never exist. Other chains are left for
+    `dash-to-linalg`. Runs before one-shot bufferization;
+    `dash-kernels-to-nvgpu` builds the kernel after buffer deallocation.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def DashSparseAttentionToKernel : Pass<"dash-sparse-attention-to-kernel",
                                         "::mlir::func::FuncOp"> {
   let summary = "Send eligible dash.sparse_attention ops to the tensor-core kernels";
@@ -112,7 +131,7 @@ def DashSparseAttentionToKernel : Pass<"dash-sparse-attention-to-kernel",
 }
 
 def DashKernelsToNVGPU : Pass<"dash-kernels-to-nvgpu", "::mlir::func::FuncOp"> {
-  let summary = "Build the tensor-core GPU kernels of dash.sparse_attention_kernel";
+  let summary = "Build the tensor-core GPU kernels of the dash kernel ops";
   let description = [{
     Replaces each `dash.sparse_attention_kernel` by two `gpu.launch` kernels:
 
@@ -133,6 +152,17 @@ def DashKernelsToNVGPU : Pass<"dash-kernels-to-nvgpu", "::mlir::func::FuncOp"> {
     reaches every query of the tile (P = 0 times NaN in the tensor-core
     product, as in FlashAttention), not only the queries that attend to it.
     A NaN in K reaches only the queries that attend to it.
+
+    Each `dash.router_kernel` becomes two kernels: one splits the f32
+    summaries into three 16-bit terms (of the query's type; their sum is the
+    f32 value to within its last bit, so that tensor-core products keep f32
+    routing logits), and the fused router. One CTA of the router takes a
+    tile of tokens with all G heads of their KV group: its warps compute the
+    rows' logits with `nvvm.mma.sync` into shared memory; two lanes per row
+    then solve entmax for tau by Newton steps from the left end of the
+    bracket `[max x - 1, max x]` (monotone for alpha <= 2) until no step
+    exceeds 1e-7; then one warp per token pools the G heads' probabilities
+    and writes the log-prior row and the count.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",

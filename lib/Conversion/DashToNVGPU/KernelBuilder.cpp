@@ -57,7 +57,12 @@ gpu::LaunchOp KernelBuilder::launch(StringRef name, ArrayRef<int64_t> grid,
 
 Value KernelBuilder::quadReduce(Value v,
                                 function_ref<Value(Value, Value)> combine) {
-  for (int32_t offset : {1, 2}) {
+  return laneReduce(v, 4, combine);
+}
+
+Value KernelBuilder::laneReduce(Value v, int32_t lanes,
+                                function_ref<Value(Value, Value)> combine) {
+  for (int32_t offset = 1; offset < lanes; offset *= 2) {
     Value other =
         gpu::ShuffleOp::create(b, v, offset, kWarpSize, gpu::ShuffleMode::XOR)
             .getShuffleResult();
@@ -75,6 +80,8 @@ static Value operandRegister(ImplicitLocOpBuilder &b, Value pair) {
       vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()), pair);
   return vector::ExtractOp::create(b, word, ArrayRef<int64_t>{0});
 }
+
+Value KernelBuilder::operand(Value pair) { return operandRegister(b, pair); }
 
 SmallVector<Value> KernelBuilder::registers(Value pairs) {
   int64_t count = cast<VectorType>(pairs.getType()).getDimSize(0);

@@ -53,8 +53,12 @@ public:
   Value fadd(Value x, Value y) { return arith::AddFOp::create(b, x, y); }
   Value fsub(Value x, Value y) { return arith::SubFOp::create(b, x, y); }
   Value fmul(Value x, Value y) { return arith::MulFOp::create(b, x, y); }
+  Value fdiv(Value x, Value y) { return arith::DivFOp::create(b, x, y); }
   /// NaN-propagating maximum: a NaN score must reach the output.
   Value fmax(Value x, Value y) { return arith::MaximumFOp::create(b, x, y); }
+  Value fcmp(arith::CmpFPredicate predicate, Value x, Value y) {
+    return arith::CmpFOp::create(b, predicate, x, y);
+  }
 
   /// scf.for from `lower` to `upper` (step 1) carrying `inits`; `body` is
   /// built at the loop's insertion point and returns the carried values.
@@ -78,10 +82,16 @@ public:
   /// Butterfly reduction over the four lanes that hold one row of an mma
   /// accumulator (lanes 4r .. 4r+3).
   Value quadReduce(Value v, function_ref<Value(Value, Value)> combine);
+  /// Butterfly reduction over lanes that differ in the bits of `lanes - 1`
+  /// (`lanes` a power of two up to 32); every lane gets the result.
+  Value laneReduce(Value v, int32_t lanes,
+                   function_ref<Value(Value, Value)> combine);
 
   /// Splits a vector<Nx2xT> of 16-bit pairs (an ldmatrix result) into the N
   /// operand registers that nvvm.mma.sync takes.
   SmallVector<Value> registers(Value pairs);
+  /// The mma operand register of a vector<2xT> of 16-bit values.
+  Value operand(Value pair);
   /// Packs two f32 values into one operand register of two `type` values.
   Value pack(Value lo, Value hi, Type type);
 

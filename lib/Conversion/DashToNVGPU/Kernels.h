@@ -3,6 +3,8 @@
 #ifndef DASH_LIB_CONVERSION_DASHTONVGPU_KERNELS_H
 #define DASH_LIB_CONVERSION_DASHTONVGPU_KERNELS_H
 
+#include "dash/Dialect/Dash/IR/Dash.h"
+
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 namespace mlir::dash::nvgpu_kernels {
@@ -27,6 +29,28 @@ struct FineAttentionOperands {
 /// block lists. Requires 64-token blocks, D in {64, 128}, 16-bit Q, K, V.
 void buildFineAttentionKernel(ImplicitLocOpBuilder &b,
                               const FineAttentionOperands &operands);
+
+/// The memrefs of one fused router (dash.router_kernel; identity layouts,
+/// static shapes) and its attributes: `query [B, H, N, D]` (bf16 or f16),
+/// `summaries [B, Hkv, Mc, D]` f32, `parts [3, B, Hkv, Mc, D]` of the
+/// query's type (buildSummarySplitKernel), `logPrior [B, Hkv, N, M]` f32,
+/// `counts [B, Hkv, N]` i32; `factor` is gamma * scale.
+struct RouterOperands {
+  Value query, summaries, parts, logPrior, counts;
+  int64_t blockSize, localBlocks, initBlocks;
+  double factor, alpha, sigma;
+  PriorMode priorMode;
+};
+
+/// Emits a gpu.launch that writes each f32 summary as three terms of the
+/// parts' 16-bit type whose sum is the summary to within its last bit, so
+/// that tensor-core products with them are f32 products.
+void buildSummarySplitKernel(ImplicitLocOpBuilder &b, Value summaries,
+                             Value parts);
+
+/// Emits the gpu.launch of the fused router (spec F2-F5), tiled by
+/// routerKernelTile.
+void buildRouterKernel(ImplicitLocOpBuilder &b, const RouterOperands &operands);
 
 } // namespace mlir::dash::nvgpu_kernels
 

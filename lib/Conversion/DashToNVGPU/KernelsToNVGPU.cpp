@@ -1,8 +1,9 @@
 //===- KernelsToNVGPU.cpp - dash-kernels-to-nvgpu -------------------------===//
 //
 // Builds the block-list and fine-attention kernels of each
-// dash.sparse_attention_kernel, with the block lists in temporary buffers.
-// Runs after buffer deallocation, so it frees them itself.
+// dash.sparse_attention_kernel, with the block lists in temporary buffers,
+// and the summary-split and router kernels of each dash.router_kernel.
+// Runs after buffer deallocation, so it frees its temporaries itself.
 //
 //===----------------------------------------------------------------------===//
 
@@ -58,11 +59,45 @@ struct SparseAttentionKernelToNVGPU
   }
 };
 
+struct RouterKernelToNVGPU : OpRewritePattern<RouterKernelOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RouterKernelOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    MemRefType queryType = op.getQuery().getType();
+    SmallVector<int64_t> partsShape = {3};
+    llvm::append_range(partsShape, op.getSummaries().getType().getShape());
+    nvgpu_kernels::RouterOperands operands;
+    operands.query = op.getQuery();
+    operands.summaries = op.getSummaries();
+    operands.parts = memref::AllocOp::create(
+        b, MemRefType::get(partsShape, queryType.getElementType()));
+    operands.logPrior = op.getLogPrior();
+    operands.counts = op.getCounts();
+    operands.blockSize = op.getBlockSize();
+    operands.localBlocks = op.getLocalBlocks();
+    operands.initBlocks = op.getInitBlocks();
+    operands.factor = op.getGamma().convertToDouble() *
+                      resolveScale(op.getScaleAttr(), queryType.getDimSize(3));
+    operands.alpha = op.getAlpha().convertToDouble();
+    operands.sigma = op.getSigma().convertToDouble();
+    operands.priorMode = op.getPriorMode();
+    nvgpu_kernels::buildSummarySplitKernel(b, operands.summaries,
+                                           operands.parts);
+    nvgpu_kernels::buildRouterKernel(b, operands);
+    memref::DeallocOp::create(b, operands.parts);
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 struct DashKernelsToNVGPUPass
     : dash::impl::DashKernelsToNVGPUBase<DashKernelsToNVGPUPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<SparseAttentionKernelToNVGPU>(&getContext());
+    patterns.add<SparseAttentionKernelToNVGPU, RouterKernelToNVGPU>(
+        &getContext());
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };

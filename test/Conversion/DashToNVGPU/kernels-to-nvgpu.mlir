@@ -53,3 +53,38 @@ func.func @f16_d128(%q: memref<2x2x128x128xf16>, %k: memref<2x1x128x128xf16>,
       outs(%o, %lse : memref<2x2x128x128xf16>, memref<2x2x128xf32>) {block_size = 64}
   return
 }
+
+// -----
+
+// The router: the summaries split into three bf16 terms, then one CTA of
+// 4 warps per 16 tokens x 4 heads (64 rows of 32 + 2 logits, plus 3 row
+// statistics, in shared memory); 4 k-steps x 3 terms of mma per 8 blocks.
+// CHECK-LABEL: func.func @router
+// CHECK-SAME: (%[[Q:.*]]: memref<1x8x256x64xbf16>, %[[S:.*]]: memref<1x2x4x64xf32>, %[[P:.*]]: memref<1x2x256x4xf32>, %[[C:.*]]: memref<1x2x256xi32>)
+// CHECK-NOT: dash.router_kernel
+// CHECK: %[[PARTS:.*]] = memref.alloc() : memref<3x1x2x4x64xbf16>
+// CHECK: gpu.launch {{.*}} module(@dash_router_split) function(@dash_router_split)
+// CHECK: memref.load %[[S]]
+// CHECK-COUNT-3: arith.truncf {{.*}} : f32 to bf16
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c16{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size %c9472_i32 module(@dash_router) function(@dash_router)
+// CHECK: vector.load %[[Q]]{{.*}} {alignment = 4 : i64} : memref<1x8x256x64xbf16>, vector<2xbf16>
+// CHECK: scf.for
+// CHECK-COUNT-12: nvvm.mma.sync
+// CHECK: gpu.barrier
+// Entmax: max, then Newton steps while any lane of the warp is active.
+// CHECK: arith.maximumf
+// CHECK: scf.for
+// CHECK-COUNT-5: gpu.shuffle  xor
+// CHECK: scf.if
+// CHECK: gpu.barrier
+// The prior: pooled over the heads, centred, written with the count.
+// CHECK: math.log
+// CHECK: memref.store {{.*}}, %[[P]]
+// CHECK: memref.store {{.*}}, %[[C]]
+// CHECK: memref.dealloc %[[PARTS]]
+func.func @router(%q: memref<1x8x256x64xbf16>, %s: memref<1x2x4x64xf32>,
+                  %p: memref<1x2x256x4xf32>, %c: memref<1x2x256xi32>) {
+  dash.router_kernel ins(%q, %s : memref<1x8x256x64xbf16>, memref<1x2x4x64xf32>)
+      outs(%p, %c : memref<1x2x256x4xf32>, memref<1x2x256xi32>)
+  return
+}

@@ -511,3 +511,43 @@ func.func @kernel_f32(%q: memref<1x2x128x64xf32>, %k: memref<1x1x128x64xf32>, %p
   dash.sparse_attention_kernel ins(%q, %k, %k, %prior : memref<1x2x128x64xf32>, memref<1x1x128x64xf32>, memref<1x1x128x64xf32>, memref<1x1x128x2xf32>) outs(%o, %lse : memref<1x2x128x64xf32>, memref<1x2x128xf32>)
   return
 }
+
+// -----
+
+func.func @router_kernel_alpha(%q: memref<1x8x256x64xbf16>, %s: memref<1x2x4x64xf32>, %p: memref<1x2x256x4xf32>, %c: memref<1x2x256xi32>) {
+  // expected-error @+1 {{'dash.router_kernel' op alpha must be in (1, 2], got 3}}
+  dash.router_kernel ins(%q, %s : memref<1x8x256x64xbf16>, memref<1x2x4x64xf32>) outs(%p, %c : memref<1x2x256x4xf32>, memref<1x2x256xi32>) {alpha = 3.0}
+  return
+}
+
+// -----
+
+func.func @router_kernel_summaries(%q: memref<1x8x256x64xbf16>, %s: memref<1x2x3x64xf32>, %p: memref<1x2x256x4xf32>, %c: memref<1x2x256xi32>) {
+  // expected-error @+1 {{'dash.router_kernel' op dimension 2 (Mc) of summaries is 3, but floor(N / block_size) with N = 256 is 4}}
+  dash.router_kernel ins(%q, %s : memref<1x8x256x64xbf16>, memref<1x2x3x64xf32>) outs(%p, %c : memref<1x2x256x4xf32>, memref<1x2x256xi32>)
+  return
+}
+
+// -----
+
+func.func @router_kernel_counts(%q: memref<1x8x256x64xbf16>, %s: memref<1x2x4x64xf32>, %p: memref<1x2x256x4xf32>, %c: memref<1x4x256xi32>) {
+  // expected-error @+1 {{'dash.router_kernel' op dimension 1 (Hkv) of counts is 4, but dimension 1 of summaries is 2}}
+  dash.router_kernel ins(%q, %s : memref<1x8x256x64xbf16>, memref<1x2x4x64xf32>) outs(%p, %c : memref<1x2x256x4xf32>, memref<1x4x256xi32>)
+  return
+}
+
+// -----
+
+func.func @router_kernel_group(%q: memref<1x128x128x64xbf16>, %s: memref<1x1x2x64xf32>, %p: memref<1x1x128x2xf32>, %c: memref<1x1x128xi32>) {
+  // expected-error @+1 {{'dash.router_kernel' op no tile of G = 128 heads fits}}
+  dash.router_kernel ins(%q, %s : memref<1x128x128x64xbf16>, memref<1x1x2x64xf32>) outs(%p, %c : memref<1x1x128x2xf32>, memref<1x1x128xi32>)
+  return
+}
+
+// -----
+
+func.func @router_kernel_block_size(%q: memref<1x8x256x64xbf16>, %s: memref<1x2x8x64xf32>, %p: memref<1x2x256x8xf32>, %c: memref<1x2x256xi32>) {
+  // expected-error @+1 {{'dash.router_kernel' op block_size must be 64}}
+  dash.router_kernel ins(%q, %s : memref<1x8x256x64xbf16>, memref<1x2x8x64xf32>) outs(%p, %c : memref<1x2x256x8xf32>, memref<1x2x256xi32>) {block_size = 32}
+  return
+}

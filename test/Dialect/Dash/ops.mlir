@@ -122,3 +122,15 @@ func.func @sparse_attention_kernel(%q: memref<1x8x200x64xbf16>, %k: memref<1x2x2
       outs(%o, %lse : memref<1x8x200x64xbf16>, memref<1x8x200xf32>) {scale = 0.125 : f64}
   return
 }
+
+// -----
+
+// CHECK-LABEL: func @router_kernel
+// CHECK: dash.router_kernel ins(%{{.*}}, %{{.*}} : memref<1x8x200x128xf16>, memref<1x2x3x128xf32>) outs(%{{.*}}, %{{.*}} : memref<1x2x200x4xf32>, memref<1x2x200xi32>) {alpha = 2.000000e+00 : f64, gamma = 4.000000e+00 : f64, local_blocks = 1 : i64, prior_mode = #dash.prior_mode<flat>}
+func.func @router_kernel(%q: memref<1x8x200x128xf16>, %s: memref<1x2x3x128xf32>,
+                         %p: memref<1x2x200x4xf32>, %c: memref<1x2x200xi32>) {
+  dash.router_kernel ins(%q, %s : memref<1x8x200x128xf16>, memref<1x2x3x128xf32>)
+      outs(%p, %c : memref<1x2x200x4xf32>, memref<1x2x200xi32>)
+      {alpha = 2.0, gamma = 4.0, local_blocks = 1, prior_mode = #dash.prior_mode<flat>}
+  return
+}

@@ -7,6 +7,7 @@
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
 #include <cstdio>
@@ -412,6 +413,86 @@ std::string mlir::dash::tensorCoreKernelLimits(ShapedType query,
   if (headDim != 64 && headDim != 128)
     return "head dimension must be 64 or 128, got " + std::to_string(headDim);
   return "";
+}
+
+RouterKernelTile mlir::dash::routerKernelTile(int64_t group,
+                                              int64_t completeBlocks) {
+  // Rows are padded to 2 mod 32 floats: the two lanes of each of a warp's 16
+  // rows then read 32 distinct banks while solving entmax.
+  constexpr int64_t kSharedBudget = 160 * 1024, kMaxRows = 64;
+  RouterKernelTile tile;
+  tile.rowStride = llvm::alignTo(std::max<int64_t>(completeBlocks, 1), 32) + 2;
+  // Most tokens first: each CTA reads the group's summaries once.
+  for (int64_t tokens = 64; tokens >= 1; tokens /= 2) {
+    int64_t rows = group * tokens;
+    if (rows % 16 != 0 || rows > kMaxRows)
+      continue;
+    int64_t bytes = rows * (tile.rowStride + 3) * 4;
+    if (bytes > kSharedBudget)
+      continue;
+    tile.tokens = tokens;
+    tile.rows = rows;
+    tile.sharedBytes = bytes;
+    return tile;
+  }
+  return RouterKernelTile{};
+}
+
+std::string mlir::dash::routerKernelLimits(ShapedType query, int64_t kvHeads,
+                                           int64_t blockSize, double alpha) {
+  if (std::string limits = tensorCoreKernelLimits(query, blockSize);
+      !limits.empty())
+    return limits;
+  if (!(alpha > 1.0 && alpha <= 2.0))
+    return "alpha must be in (1, 2], got " + str(alpha);
+  if (kvHeads < 1 || query.getDimSize(1) % kvHeads != 0)
+    return "H must be a multiple of Hkv";
+  int64_t group = query.getDimSize(1) / kvHeads;
+  int64_t complete = numCompleteBlocks(query.getDimSize(2), blockSize);
+  if (routerKernelTile(group, complete).tokens == 0)
+    return "no tile of G = " + std::to_string(group) +
+           " heads fits: G times a power of two up to 64 must be a multiple "
+           "of 16, and the rows' " +
+           std::to_string(complete) + " logits must fit in shared memory";
+  return "";
+}
+
+LogicalResult RouterKernelOp::verify() {
+  ShapeChecker c(*this);
+  checkBlockSize(c, getBlockSize());
+  checkScale(c, getScaleAttr());
+  checkPositive(c, "gamma", getGamma().convertToDouble());
+  checkAlpha(c, getAlpha().convertToDouble());
+  checkPositive(c, "sigma", getSigma().convertToDouble());
+  checkNonNegative(c, "local_blocks", getLocalBlocks());
+  checkNonNegative(c, "init_blocks", getInitBlocks());
+  bindQueryLike(c, "query", getQuery());
+  deriveBlocks(c, getBlockSize());
+  c.rank("summaries", getSummaries(), 4)
+      .bind("B", "summaries", getSummaries(), 0)
+      .bind("Hkv", "summaries", getSummaries(), 1)
+      .bind("Mc", "summaries", getSummaries(), 2)
+      .bind("D", "summaries", getSummaries(), 3)
+      .divisible("H", "Hkv")
+      .rank("log_prior", getLogPrior(), 4)
+      .bind("B", "log_prior", getLogPrior(), 0)
+      .bind("Hkv", "log_prior", getLogPrior(), 1)
+      .bind("N", "log_prior", getLogPrior(), 2)
+      .bind("M", "log_prior", getLogPrior(), 3)
+      .rank("counts", getCounts(), 3)
+      .bind("B", "counts", getCounts(), 0)
+      .bind("Hkv", "counts", getCounts(), 1)
+      .bind("N", "counts", getCounts(), 2);
+  checkDefaultScale(c, getScaleAttr());
+  for (Value operand : getOperation()->getOperands())
+    c.require(cast<ShapedType>(operand.getType()).hasStaticShape(),
+              "the router kernel needs static shapes");
+  if (failed(c.result()))
+    return failure();
+  std::string limits = routerKernelLimits(
+      getQuery().getType(), getSummaries().getType().getDimSize(1),
+      getBlockSize(), getAlpha().convertToDouble());
+  return c.require(limits.empty(), limits).result();
 }
 
 LogicalResult SparseAttentionGradOp::verify() {

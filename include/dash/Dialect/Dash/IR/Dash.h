@@ -49,6 +49,21 @@ double resolveScale(FloatAttr scale, int64_t headDim);
 /// dash-sparse-attention-to-kernel's eligibility test use it.
 std::string tensorCoreKernelLimits(ShapedType query, int64_t blockSize);
 
+/// How the fused router kernel tiles a KV group: one CTA takes `tokens`
+/// consecutive queries of all G heads of the group, `rows = G * tokens`
+/// logit rows (16 per warp) of `rowStride` f32 in shared memory, plus three
+/// f32 per row; `sharedBytes` in all. `tokens == 0` when nothing fits.
+struct RouterKernelTile {
+  int64_t tokens = 0, rows = 0, rowStride = 0, sharedBytes = 0;
+};
+RouterKernelTile routerKernelTile(int64_t group, int64_t completeBlocks);
+
+/// Why the fused router kernel (dash.router_kernel) cannot route `query`
+/// over `kvHeads` KV heads with `blockSize` and `alpha`; empty if it can.
+/// Both the op's verifier and dash-router-to-kernel use it.
+std::string routerKernelLimits(ShapedType query, int64_t kvHeads,
+                               int64_t blockSize, double alpha);
+
 } // namespace mlir::dash
 
 #endif // DASH_DIALECT_DASH_IR_DASH_H

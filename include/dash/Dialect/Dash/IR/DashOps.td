@@ -352,3 +352,57 @@ def Dash_SparseAttentionKernelOp : Dash_Op<"sparse_attention_kernel"> {
 include "dash/Dialect/Dash/IR/DashGradOps.td"
 
 #endif // DASH_DIALECT_DASH_IR_DASHOPS_TD
+
+//===----------------------------------------------------------------------===//
+// dash.router_kernel (spec F2-F5 on buffers, the fused router kernel)
+//===----------------------------------------------------------------------===//
+
+def Dash_RouterKernelOp : Dash_Op<"router_kernel"> {
+  let summary = "the router (route_logits, entmax, block_prior) on buffers, fused";
+  let description = [{
+    Routing logits, alpha-entmax over the candidate blocks, group pooling and
+    the log-prior (spec F2-F5) in one kernel, which keeps the logits of a
+    tile of queries in shared memory and never writes the `[B, H, N, Mc]`
+    logits or probabilities. `dash-router-to-kernel` creates it from a
+    `dash.route_logits` -> `dash.entmax` -> `dash.block_prior` chain before
+    bufferization; `dash-kernels-to-nvgpu` builds the kernel.
+
+    What the kernel implements: bf16 or f16 queries with head dimension 64
+    or 128, f32 summaries, `block_size = 64`, `1 < alpha <= 2`, static
+    shapes, and a KV group whose G heads times a power-of-two number of
+    tokens is a multiple of 16 and at most 64, with those rows' logits
+    fitting in shared memory (about N = 128K tokens for one tile of 16 rows).
+
+    Shapes: `query [B, H, N, D]`, `summaries [B, Hkv, Mc, D]` f32,
+    `log_prior [B, Hkv, N, M]` f32, `counts [B, Hkv, N]` i32, with
+    `Mc = floor(N / block_size)` and `M = ceil(N / block_size)`. The
+    attributes are those of the three ops.
+
+    ```mlir
+    dash.router_kernel ins(%q, %kbar : memref<1x8x256x64xbf16>,
+                                       memref<1x2x4x64xf32>)
+        outs(%prior, %counts : memref<1x2x256x4xf32>, memref<1x2x256xi32>)
+        {block_size = 64, gamma = 2.0, alpha = 1.5,
+         prior_mode = #dash.prior_mode<raw>}
+    ```
+  }];
+  let arguments = (ins Arg<Dash_HalfMemRef4, "", [MemRead]>:$query,
+                       Arg<MemRefRankOf<[F32], [4]>, "", [MemRead]>:$summaries,
+                       Arg<MemRefRankOf<[F32], [4]>, "", [MemWrite]>:$log_prior,
+                       Arg<MemRefRankOf<[I32], [3]>, "", [MemWrite]>:$counts,
+                       Dash_BlockSizeAttr:$block_size,
+                       DefaultValuedAttr<F64Attr, "1.0">:$gamma,
+                       OptionalAttr<F64Attr>:$scale,
+                       DefaultValuedAttr<F64Attr, "1.5">:$alpha,
+                       DefaultValuedAttr<Dash_PriorModeAttr,
+                         "::mlir::dash::PriorMode::Centered">:$prior_mode,
+                       DefaultValuedAttr<F64Attr, "1.0">:$sigma,
+                       DefaultValuedAttr<I64Attr, "0">:$local_blocks,
+                       DefaultValuedAttr<I64Attr, "0">:$init_blocks);
+  let assemblyFormat = [{
+    `ins` `(` $query `,` $summaries `:` type($query) `,` type($summaries) `)`
+    `outs` `(` $log_prior `,` $counts `:` type($log_prior) `,` type($counts)
+      `)` attr-dict
+  }];
+  let hasVerifier = 1;
+}

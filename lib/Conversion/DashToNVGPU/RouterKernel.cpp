@@ -1,0 +1,449 @@
+//===- RouterKernel.cpp - The fused router (spec F2-F5) -------------------===//
+//
+// One CTA per (batch, KV head, tile of T tokens) holds the routing logits of
+// the tile's R = G * T rows (every head of the group for each token) in
+// shared memory, so the [B, H, N, Mc] logits never reach global memory:
+//
+// 1. Logits. Warp w owns rows 16w .. 16w + 15 (row r is token r / G, head
+//    r % G). Its Q rows stay in mma A registers while it walks the
+//    candidate blocks 8 at a time; each summary enters as three 16-bit terms
+//    (buildSummarySplitKernel), so the f32-accumulated products are f32
+//    logits. Rows keep x = (alpha - 1) z, and -inf past the candidates.
+// 2. Entmax. Two lanes per row (rows padded to 2 mod 32 floats, so the 32
+//    lanes hit 32 banks) find max x, then tau by Newton steps on
+//    f(tau) = sum [x - max - tau]_+^e - 1 from tau = -1: f is convex and
+//    decreasing for e = 1 / (alpha - 1) >= 1, so the steps rise
+//    monotonically to the root. The warp stops when no row's step exceeds
+//    1e-7. Each row keeps (max, tau, sum) as the linalg lowering does.
+// 3. Prior. One warp per token pools p = [x - max - tau]_+^e / sum over the
+//    G heads (pi), and writes the log-prior row (forced blocks 0, support
+//    log pi, centred or not, everything else -inf) and the count.
+//
+// All tokens of a tile share their block (T divides 64), hence their
+// candidate blocks c < floor(i / 64).
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelBuilder.h"
+#include "Kernels.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <limits>
+
+namespace mlir::dash::nvgpu_kernels {
+namespace {
+
+constexpr int64_t kSplitThreads = 256;
+constexpr int64_t kSplitTerms = 3;
+constexpr int64_t kMaxNewtonSteps = 64;
+constexpr double kNewtonTolerance = 1e-7;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+using P = arith::CmpFPredicate;
+
+class RouterEmitter {
+public:
+  RouterEmitter(ImplicitLocOpBuilder &b, const RouterOperands &o)
+      : b(b), k(b), o(o) {
+    auto queryType = cast<MemRefType>(o.query.getType());
+    ArrayRef<int64_t> qShape = queryType.getShape();
+    batch = qShape[0];
+    heads = qShape[1];
+    seqLen = qShape[2];
+    headDim = qShape[3];
+    ArrayRef<int64_t> sShape =
+        cast<MemRefType>(o.summaries.getType()).getShape();
+    kvHeads = sShape[1];
+    complete = sShape[2];
+    numBlocks = cast<MemRefType>(o.logPrior.getType()).getDimSize(3);
+    group = heads / kvHeads;
+    tile = routerKernelTile(group, complete);
+    warps = tile.rows / 16;
+    element = queryType.getElementType();
+    exponent = 1.0 / (o.alpha - 1.0);
+  }
+
+  void emit();
+
+private:
+  void computeLogits();
+  void solveEntmax();
+  void writePrior();
+
+  /// A 4-byte load of two 16-bit values as an mma operand register.
+  Value loadPair(Value memref, ValueRange indices) {
+    Value pair = vector::LoadOp::create(b, VectorType::get({2}, element),
+                                        memref, indices, /*nontemporal=*/false,
+                                        llvm::MaybeAlign(4));
+    return k.operand(pair);
+  }
+  Value workgroupView(ArrayRef<int64_t> shape, int64_t byteOffset) {
+    auto type =
+        MemRefType::get(shape, b.getF32Type(), AffineMap(),
+                        gpu::AddressSpaceAttr::get(
+                            b.getContext(), gpu::AddressSpace::Workgroup));
+    return memref::ViewOp::create(b, type, shared, k.idx(byteOffset),
+                                  ValueRange());
+  }
+  /// d^e and d^(e-1) for d >= 0 (NaN stays NaN).
+  Value power(Value d) {
+    if (exponent == 1.0)
+      return d;
+    if (exponent == 2.0)
+      return k.fmul(d, d);
+    return math::PowFOp::create(b, d, k.f32(exponent));
+  }
+  Value powerMinusOne(Value d) {
+    if (exponent == 1.0)
+      return k.select(k.fcmp(P::OGT, d, k.f32(0.0)), k.f32(1.0), k.f32(0.0));
+    if (exponent == 2.0)
+      return d;
+    return math::PowFOp::create(b, d, k.f32(exponent - 1.0));
+  }
+  Value warpAny(Value flag) {
+    Type i32 = b.getI32Type();
+    Value bits = arith::ExtUIOp::create(b, i32, flag);
+    bits = k.laneReduce(bits, kWarpSize, [&](Value x, Value y) {
+      return arith::OrIOp::create(b, x, y);
+    });
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bits, k.i32(0));
+  }
+  Value warpSum(Value v) {
+    return k.laneReduce(v, kWarpSize, [&](Value x, Value y) -> Value {
+      if (isa<FloatType>(x.getType()))
+        return k.fadd(x, y);
+      return arith::AddIOp::create(b, x, y);
+    });
+  }
+  /// pi of block `column` (< candidates) for tile token `token`.
+  Value pooled(Value token, Value column);
+  /// Whether `column` is forced for a query of block `own` (spec F4).
+  Value isForced(Value column);
+
+  ImplicitLocOpBuilder &b;
+  KernelBuilder k;
+  const RouterOperands &o;
+  int64_t batch, heads, seqLen, headDim, kvHeads, complete, numBlocks, group,
+      warps;
+  RouterKernelTile tile;
+  Type element;
+  double exponent;
+
+  // Values of the kernel body.
+  Value thread, lane, warp, tileBegin, kvHead, batchIndex, shared, logits,
+      stats, own, paddedCandidates;
+};
+
+void RouterEmitter::emit() {
+  int64_t tiles = llvm::divideCeil(seqLen, tile.tokens);
+  auto launch = k.launch("dash_router", {tiles, kvHeads, batch},
+                         warps * kWarpSize, tile.sharedBytes);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&launch.getBody().front());
+
+  thread = k.threadId();
+  lane = k.rem(thread, kWarpSize);
+  warp = k.div(thread, kWarpSize);
+  tileBegin = k.mul(k.blockId(gpu::Dimension::x), tile.tokens);
+  kvHead = k.blockId(gpu::Dimension::y);
+  batchIndex = k.blockId(gpu::Dimension::z);
+  shared = gpu::DynamicSharedMemoryOp::create(
+      b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
+                         gpu::AddressSpaceAttr::get(
+                             b.getContext(), gpu::AddressSpace::Workgroup)));
+  logits = workgroupView({tile.rows, tile.rowStride}, 0);
+  stats = workgroupView({3, tile.rows}, tile.rows * tile.rowStride * 4);
+  // The candidates of every token of the tile: the blocks before its own.
+  own = k.div(tileBegin, o.blockSize);
+  paddedCandidates = k.mul(k.div(k.add(own, 7), 8), 8);
+
+  // Without a complete block no query has a candidate.
+  if (complete > 0) {
+    computeLogits();
+    gpu::BarrierOp::create(b);
+    solveEntmax();
+    gpu::BarrierOp::create(b);
+  }
+  writePrior();
+  gpu::TerminatorOp::create(b);
+}
+
+void RouterEmitter::computeLogits() {
+  Value quad = k.rem(lane, 4);
+  Value rowA = k.add(k.mul(warp, 16), k.div(lane, 4));
+  Value rowB = k.add(rowA, 8);
+  auto headAndToken = [&](Value row) -> std::pair<Value, Value> {
+    Value head = k.add(k.mul(kvHead, group), k.rem(row, group));
+    Value token = k.min(k.add(tileBegin, k.div(row, group)), k.idx(seqLen - 1));
+    return {head, token};
+  };
+  auto [headA, tokenA] = headAndToken(rowA);
+  auto [headB, tokenB] = headAndToken(rowB);
+
+  // A operands (m16n8k16 layout): rows l/4 and l/4 + 8, columns 2 (l % 4)
+  // and + 8 of each 16-wide slice of D.
+  SmallVector<SmallVector<Value>> queryRegs;
+  for (int64_t s = 0; s < headDim / 16; ++s) {
+    Value column = k.add(k.mul(quad, 2), 16 * s);
+    Value column8 = k.add(column, 8);
+    queryRegs.push_back(
+        {loadPair(o.query, {batchIndex, headA, tokenA, column}),
+         loadPair(o.query, {batchIndex, headB, tokenB, column}),
+         loadPair(o.query, {batchIndex, headA, tokenA, column8}),
+         loadPair(o.query, {batchIndex, headB, tokenB, column8})});
+  }
+
+  double xScale = o.alpha - 1.0;
+  Value negInf = k.f32(-kInf);
+  k.forLoop(
+      k.idx(0), k.div(paddedCandidates, 8), {},
+      [&](Value chunk, ValueRange) -> SmallVector<Value> {
+        Value firstBlock = k.mul(chunk, 8);
+        // B operand column l / 4: summary of that block (clamped; the
+        // columns past the candidates are masked below).
+        Value block =
+            k.min(k.add(firstBlock, k.div(lane, 4)), k.idx(complete - 1));
+        SmallVector<Value> acc(4, k.f32(0.0));
+        for (int64_t s = 0; s < headDim / 16; ++s) {
+          Value column = k.add(k.mul(quad, 2), 16 * s);
+          for (int64_t term = kSplitTerms - 1; term >= 0; --term) {
+            SmallVector<Value> bRegs = {
+                loadPair(o.parts,
+                         {k.idx(term), batchIndex, kvHead, block, column}),
+                loadPair(o.parts, {k.idx(term), batchIndex, kvHead, block,
+                                   k.add(column, 8)})};
+            SmallVector<Value, 4> next =
+                k.mma(queryRegs[s], bRegs, acc, element);
+            acc.assign(next.begin(), next.end());
+          }
+        }
+        // Accumulator layout: (row l/4, columns 2 (l % 4) + j) in
+        // acc[j], row l/4 + 8 in acc[2 + j].
+        for (int64_t j = 0; j < 2; ++j) {
+          Value column = k.add(k.add(firstBlock, k.mul(quad, 2)), j);
+          Value candidate = k.ult(column, own);
+          for (auto [half, row] : {std::pair{0, rowA}, {1, rowB}}) {
+            Value z = k.fmul(acc[2 * half + j], k.f32(o.factor));
+            Value x = k.select(candidate, k.fmul(z, k.f32(xScale)), negInf);
+            memref::StoreOp::create(b, x, logits, ValueRange{row, column});
+          }
+        }
+        return {};
+      });
+}
+
+void RouterEmitter::solveEntmax() {
+  Value row = k.add(k.mul(warp, 16), k.div(lane, 2));
+  Value half = k.rem(lane, 2);
+  Value pairs = k.div(paddedCandidates, 2);
+  auto overColumns =
+      [&](ValueRange inits,
+          function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+        return k.forLoop(k.idx(0), pairs, inits,
+                         [&](Value j, ValueRange acc) -> SmallVector<Value> {
+                           Value x = memref::LoadOp::create(
+                               b, logits,
+                               ValueRange{row, k.add(k.mul(j, 2), half)});
+                           return body(x, acc);
+                         });
+      };
+  auto pairSum = [&](Value v) {
+    return k.laneReduce(v, 2, [&](Value x, Value y) { return k.fadd(x, y); });
+  };
+
+  Value max = overColumns({k.f32(-kInf)},
+                          [&](Value x, ValueRange acc) -> SmallVector<Value> {
+                            return {k.fmax(acc[0], x)};
+                          })[0];
+  max = k.laneReduce(max, 2, [&](Value x, Value y) { return k.fmax(x, y); });
+  // sum_c d^e and sum_c d^(e-1), d = [x - max - tau]_+.
+  auto sums = [&](Value tau) -> std::pair<Value, Value> {
+    ValueRange s = overColumns(
+        {k.f32(0.0), k.f32(0.0)},
+        [&](Value x, ValueRange acc) -> SmallVector<Value> {
+          Value d = k.fmax(k.fsub(k.fsub(x, max), tau), k.f32(0.0));
+          return {k.fadd(acc[0], power(d)), k.fadd(acc[1], powerMinusOne(d))};
+        });
+    return {pairSum(s[0]), pairSum(s[1])};
+  };
+
+  Type f32 = b.getF32Type(), i1 = b.getI1Type();
+  Value tau = k.forLoop(
+      k.idx(0), k.idx(kMaxNewtonSteps),
+      {k.f32(-1.0), arith::ConstantIntOp::create(b, 1, 1)},
+      [&](Value, ValueRange carried) -> SmallVector<Value> {
+        // Warp-uniform, so that the shuffles inside see every lane.
+        ValueRange next = k.ifThenElse(
+            warpAny(carried[1]), {f32, i1},
+            [&]() -> SmallVector<Value> {
+              auto [mass, slope] = sums(carried[0]);
+              Value step = k.fdiv(k.fsub(mass, k.f32(1.0)),
+                                  k.fmul(k.f32(exponent), slope));
+              // NaN compares false: the row stops and stays NaN.
+              Value rises = k.fcmp(P::OGT, step, k.f32(0.0));
+              return {k.select(rises, k.fadd(carried[0], step), carried[0]),
+                      k.fcmp(P::OGT, step, k.f32(kNewtonTolerance))};
+            },
+            [&]() -> SmallVector<Value> {
+              return {carried[0], carried[1]};
+            });
+        return {next[0], next[1]};
+      })[0];
+  Value total = sums(tau).first;
+  k.ifThen(
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, half, k.idx(0)), [&] {
+        memref::StoreOp::create(b, max, stats, ValueRange{k.idx(0), row});
+        memref::StoreOp::create(b, tau, stats, ValueRange{k.idx(1), row});
+        memref::StoreOp::create(b, total, stats, ValueRange{k.idx(2), row});
+      });
+}
+
+Value RouterEmitter::pooled(Value token, Value column) {
+  Value share = k.f32(1.0 / static_cast<double>(group));
+  return k.forLoop(
+      k.idx(0), k.idx(group), {k.f32(0.0)},
+      [&](Value head, ValueRange acc) -> SmallVector<Value> {
+        Value row = k.add(k.mul(token, group), head);
+        auto stat = [&](int64_t which) -> Value {
+          return memref::LoadOp::create(b, stats,
+                                        ValueRange{k.idx(which), row});
+        };
+        Value x = memref::LoadOp::create(b, logits, ValueRange{row, column});
+        Value d = k.fmax(k.fsub(k.fsub(x, stat(0)), stat(1)), k.f32(0.0));
+        Value p = k.fdiv(power(d), stat(2));
+        return {k.fadd(acc[0], k.fmul(p, share))};
+      })[0];
+}
+
+Value RouterEmitter::isForced(Value column) {
+  auto cmp = [&](arith::CmpIPredicate predicate, Value x, Value y) -> Value {
+    return arith::CmpIOp::create(b, predicate, x, y);
+  };
+  using I = arith::CmpIPredicate;
+  Value upToOwn = cmp(I::ule, column, own);
+  Value local = arith::AndIOp::create(
+      b, upToOwn, cmp(I::uge, k.add(column, o.localBlocks), own));
+  Value initial =
+      arith::AndIOp::create(b, upToOwn, k.ult(column, k.idx(o.initBlocks)));
+  return arith::OrIOp::create(b, local, initial);
+}
+
+void RouterEmitter::writePrior() {
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  int64_t columnSteps = llvm::divideCeil(numBlocks, kWarpSize);
+  Value negInf = k.f32(-kInf);
+  // pi of `column` (0 past the candidates, which are never in the support).
+  auto pooledOrZero = [&](Value token, Value column) -> Value {
+    return k.ifThenElse(
+        k.ult(column, own), {f32},
+        [&]() -> SmallVector<Value> { return {pooled(token, column)}; },
+        [&]() -> SmallVector<Value> { return {k.f32(0.0)}; })[0];
+  };
+  auto inSupport = [&](Value pi) { return k.fcmp(P::UGT, pi, k.f32(0.0)); };
+
+  int64_t tokenSteps = llvm::divideCeil(tile.tokens, warps);
+  k.forLoop(k.idx(0), k.idx(tokenSteps), {}, [&](Value step, ValueRange) {
+    Value token = k.add(warp, k.mul(step, warps));
+    Value query = k.add(tileBegin, token);
+    Value inside = arith::AndIOp::create(b, k.ult(token, k.idx(tile.tokens)),
+                                         k.ult(query, k.idx(seqLen)));
+    k.ifThen(inside, [&] {
+      Value mean;
+      if (o.priorMode == PriorMode::Centered) {
+        ValueRange sums = k.forLoop(
+            k.idx(0), k.idx(columnSteps), {k.f32(0.0), k.f32(0.0)},
+            [&](Value j, ValueRange acc) -> SmallVector<Value> {
+              Value column = k.add(k.mul(j, kWarpSize), lane);
+              Value pi = pooledOrZero(token, column);
+              Value in = inSupport(pi);
+              return {k.fadd(acc[0], k.select(in, math::LogOp::create(b, pi),
+                                              k.f32(0.0))),
+                      k.fadd(acc[1], k.select(in, k.f32(1.0), k.f32(0.0)))};
+            });
+        mean = k.fdiv(warpSum(sums[0]), k.fmax(warpSum(sums[1]), k.f32(1.0)));
+      }
+      Value count = k.forLoop(
+          k.idx(0), k.idx(columnSteps), {k.i32(0)},
+          [&](Value j, ValueRange acc) -> SmallVector<Value> {
+            Value column = k.add(k.mul(j, kWarpSize), lane);
+            Value pi = pooledOrZero(token, column);
+            Value value = k.f32(0.0);
+            if (o.priorMode != PriorMode::Flat) {
+              value = math::LogOp::create(b, pi);
+              if (mean)
+                value = k.fmul(k.fsub(value, mean), k.f32(1.0 / o.sigma));
+            }
+            Value prior = k.select(isForced(column), k.f32(0.0),
+                                   k.select(inSupport(pi), value, negInf));
+            Value inRow = k.ult(column, k.idx(numBlocks));
+            k.ifThen(inRow, [&] {
+              memref::StoreOp::create(
+                  b, prior, o.logPrior,
+                  ValueRange{batchIndex, kvHead, query, column});
+            });
+            // Ordered: a NaN prior is not counted, as in the linalg lowering.
+            Value selected =
+                arith::AndIOp::create(b, inRow, k.fcmp(P::ONE, prior, negInf));
+            return {arith::AddIOp::create(
+                b, acc[0], arith::ExtUIOp::create(b, i32, selected))};
+          })[0];
+      count = warpSum(count);
+      k.ifThen(
+          arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, k.idx(0)),
+          [&] {
+            memref::StoreOp::create(b, count, o.counts,
+                                    ValueRange{batchIndex, kvHead, query});
+          });
+    });
+    return SmallVector<Value>{};
+  });
+}
+
+} // namespace
+
+void buildSummarySplitKernel(ImplicitLocOpBuilder &b, Value summaries,
+                             Value parts) {
+  KernelBuilder k(b);
+  ArrayRef<int64_t> s = cast<MemRefType>(summaries.getType()).getShape();
+  int64_t total = s[0] * s[1] * s[2] * s[3];
+  if (total == 0)
+    return;
+  Type element = cast<MemRefType>(parts.getType()).getElementType();
+  auto launch = k.launch("dash_router_split",
+                         {llvm::divideCeil(total, kSplitThreads), 1, 1},
+                         kSplitThreads, /*sharedBytes=*/0);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  Value linear =
+      k.add(k.mul(k.blockId(gpu::Dimension::x), kSplitThreads), k.threadId());
+  k.ifThen(k.ult(linear, k.idx(total)), [&] {
+    Value d = k.rem(linear, s[3]);
+    Value rest = k.div(linear, s[3]);
+    Value block = k.rem(rest, s[2]);
+    rest = k.div(rest, s[2]);
+    Value head = k.rem(rest, s[1]);
+    Value batch = k.div(rest, s[1]);
+    Value residual =
+        memref::LoadOp::create(b, summaries, ValueRange{batch, head, block, d});
+    // Each term rounds what the previous ones left; the differences are
+    // exact in f32.
+    for (int64_t term = 0; term < kSplitTerms; ++term) {
+      Value rounded = arith::TruncFOp::create(b, element, residual);
+      memref::StoreOp::create(b, rounded, parts,
+                              ValueRange{k.idx(term), batch, head, block, d});
+      residual =
+          k.fsub(residual, arith::ExtFOp::create(b, b.getF32Type(), rounded));
+    }
+  });
+  gpu::TerminatorOp::create(b);
+}
+
+void buildRouterKernel(ImplicitLocOpBuilder &b,
+                       const RouterOperands &operands) {
+  RouterEmitter(b, operands).emit();
+}
+
+} // namespace mlir::dash::nvgpu_kernels

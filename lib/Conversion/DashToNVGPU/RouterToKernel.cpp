@@ -1,0 +1,117 @@
+//===- RouterToKernel.cpp - dash-router-to-kernel -------------------------===//
+//
+// Fuses a route_logits -> entmax -> block_prior chain into one
+// dash.router_kernel on buffers before bufferization, so that the
+// [B, H, N, Mc] logits and probabilities are never allocated.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dash/Conversion/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
+
+namespace mlir::dash {
+#define GEN_PASS_DEF_DASHROUTERTOKERNEL
+#include "dash/Conversion/Passes.h.inc"
+} // namespace mlir::dash
+
+using namespace mlir;
+using namespace mlir::dash;
+
+namespace {
+
+/// The chain's producers of `prior`, or why it cannot be fused.
+struct RouterChain {
+  RouteLogitsOp logits;
+  EntmaxOp entmax;
+  std::string whyNot;
+};
+
+RouterChain matchChain(BlockPriorOp prior) {
+  RouterChain chain;
+  auto fail = [&](StringRef reason) {
+    chain.whyNot = reason.str();
+    return chain;
+  };
+  chain.entmax = prior.getProbs().getDefiningOp<EntmaxOp>();
+  if (!chain.entmax)
+    return fail("the probabilities do not come from dash.entmax");
+  EntmaxOp entmax = chain.entmax;
+  if (entmax.getMask() || entmax.getDimension() != 3)
+    return fail("entmax has a mask or does not run along the blocks");
+  if (!entmax.getProbs().hasOneUse() || !entmax.getTau().use_empty())
+    return fail("the probabilities or tau have other users");
+  chain.logits = entmax.getInput().getDefiningOp<RouteLogitsOp>();
+  if (!chain.logits || !chain.logits.getResult().hasOneUse())
+    return fail("the logits do not come from dash.route_logits alone");
+  RouteLogitsOp logits = chain.logits;
+  if (logits.getBlockSize() != prior.getBlockSize())
+    return fail("the ops disagree on block_size");
+  auto query = cast<RankedTensorType>(logits.getQuery().getType());
+  auto summaries = cast<RankedTensorType>(logits.getSummaries().getType());
+  for (Value v : {logits.getQuery(), logits.getSummaries(),
+                  prior.getPriorInit(), prior.getCountsInit()})
+    if (!cast<RankedTensorType>(v.getType()).hasStaticShape())
+      return fail("dynamic shapes");
+  if (query.getNumElements() == 0)
+    return fail("empty tensors");
+  if (!summaries.getElementType().isF32())
+    return fail("the summaries are not f32");
+  return fail(routerKernelLimits(query, summaries.getDimSize(1),
+                                 prior.getBlockSize(),
+                                 entmax.getAlpha().convertToDouble()));
+}
+
+struct RouterToKernel : OpRewritePattern<BlockPriorOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(BlockPriorOp op,
+                                PatternRewriter &rewriter) const override {
+    RouterChain chain = matchChain(op);
+    if (!chain.whyNot.empty())
+      return rewriter.notifyMatchFailure(op, chain.whyNot);
+    Location loc = op.getLoc();
+    auto memrefType = [](Value tensor) {
+      auto type = cast<RankedTensorType>(tensor.getType());
+      return MemRefType::get(type.getShape(), type.getElementType());
+    };
+    auto input = [&](Value tensor) -> Value {
+      return bufferization::ToBufferOp::create(rewriter, loc,
+                                               memrefType(tensor), tensor,
+                                               /*read_only=*/true);
+    };
+    Value prior =
+        memref::AllocOp::create(rewriter, loc, memrefType(op.getPriorInit()));
+    Value counts =
+        memref::AllocOp::create(rewriter, loc, memrefType(op.getCountsInit()));
+    RouteLogitsOp logits = chain.logits;
+    RouterKernelOp::create(rewriter, loc, input(logits.getQuery()),
+                           input(logits.getSummaries()), prior, counts,
+                           op.getBlockSizeAttr(), logits.getGammaAttr(),
+                           logits.getScaleAttr(), chain.entmax.getAlphaAttr(),
+                           op.getPriorModeAttr(), op.getSigmaAttr(),
+                           op.getLocalBlocksAttr(), op.getInitBlocksAttr());
+    auto result = [&](Value buffer, Value like) -> Value {
+      return bufferization::ToTensorOp::create(rewriter, loc, like.getType(),
+                                               buffer, /*restrict=*/true,
+                                               /*writable=*/true);
+    };
+    rewriter.replaceOp(op, {result(prior, op.getPriorInit()),
+                            result(counts, op.getCountsInit())});
+    rewriter.eraseOp(chain.entmax);
+    rewriter.eraseOp(logits);
+    return success();
+  }
+};
+
+struct DashRouterToKernelPass
+    : dash::impl::DashRouterToKernelBase<DashRouterToKernelPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<RouterToKernel>(&getContext());
+    walkAndApplyPatterns(getOperation(), std::move(patterns));
+  }
+};
+
+} // namespace
