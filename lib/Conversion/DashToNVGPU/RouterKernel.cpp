@@ -14,10 +14,11 @@
 //    f(tau) = sum [x - max - tau]_+^e - 1 from tau = -1: f is convex and
 //    decreasing for e = 1 / (alpha - 1) >= 1, so the steps rise
 //    monotonically to the root. The warp stops when no row's step exceeds
-//    1e-7. Each row keeps (max, tau, sum) as the linalg lowering does.
-// 3. Prior. One warp per token pools p = [x - max - tau]_+^e / sum over the
-//    G heads (pi), and writes the log-prior row (forced blocks 0, support
-//    log pi, centred or not, everything else -inf) and the count.
+//    1e-7. The row's u = [x - max - tau]_+^e then replace its logits, and
+//    its sum is kept (p = u / sum, as in the linalg lowering).
+// 3. Prior. One warp per token pools p over the G heads (pi), and writes
+//    the log-prior row (forced blocks 0, support log pi, centred or not,
+//    everything else -inf) and the count.
 //
 // All tokens of a tile share their block (T divides 64), hence their
 // candidate blocks c < floor(i / 64).
@@ -39,6 +40,12 @@ namespace {
 constexpr int64_t kSplitThreads = 256;
 constexpr int64_t kSplitTerms = 3;
 constexpr int64_t kMaxNewtonSteps = 64;
+/// Columns each lane of a row loads per loop step in the entmax solve:
+/// independent loads and partial sums hide the shared-memory latency, since
+/// the logits in shared memory leave room for only a few warps per SM.
+constexpr int64_t kUnroll = 8;
+/// Candidate columns are padded to a multiple of this (two lanes per row).
+constexpr int64_t kColumnQuantum = 2 * kUnroll;
 constexpr double kNewtonTolerance = 1e-7;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -133,8 +140,8 @@ private:
   double exponent;
 
   // Values of the kernel body.
-  Value thread, lane, warp, tileBegin, kvHead, batchIndex, shared, logits,
-      stats, own, paddedCandidates;
+  Value thread, lane, warp, tileBegin, kvHead, batchIndex, shared, logits, sums,
+      own, paddedCandidates;
 };
 
 void RouterEmitter::emit() {
@@ -155,10 +162,11 @@ void RouterEmitter::emit() {
                          gpu::AddressSpaceAttr::get(
                              b.getContext(), gpu::AddressSpace::Workgroup)));
   logits = workgroupView({tile.rows, tile.rowStride}, 0);
-  stats = workgroupView({3, tile.rows}, tile.rows * tile.rowStride * 4);
+  sums = workgroupView({tile.rows}, tile.rows * tile.rowStride * 4);
   // The candidates of every token of the tile: the blocks before its own.
   own = k.div(tileBegin, o.blockSize);
-  paddedCandidates = k.mul(k.div(k.add(own, 7), 8), 8);
+  paddedCandidates = k.mul(
+      k.div(k.add(own, kColumnQuantum - 1), kColumnQuantum), kColumnQuantum);
 
   // Without a complete block no query has a candidate.
   if (complete > 0) {
@@ -238,36 +246,55 @@ void RouterEmitter::computeLogits() {
 void RouterEmitter::solveEntmax() {
   Value row = k.add(k.mul(warp, 16), k.div(lane, 2));
   Value half = k.rem(lane, 2);
-  Value pairs = k.div(paddedCandidates, 2);
-  auto overColumns =
-      [&](ValueRange inits,
-          function_ref<SmallVector<Value>(Value, ValueRange)> body) {
-        return k.forLoop(k.idx(0), pairs, inits,
-                         [&](Value j, ValueRange acc) -> SmallVector<Value> {
-                           Value x = memref::LoadOp::create(
-                               b, logits,
-                               ValueRange{row, k.add(k.mul(j, 2), half)});
-                           return body(x, acc);
-                         });
-      };
-  auto pairSum = [&](Value v) {
-    return k.laneReduce(v, 2, [&](Value x, Value y) { return k.fadd(x, y); });
+  Value steps = k.div(paddedCandidates, kColumnQuantum);
+  auto columnOf = [&](Value step, int64_t u) {
+    return k.add(k.mul(k.add(k.mul(step, kUnroll), u), 2), half);
   };
+  // Folds `body` over this lane's columns with kUnroll independent sets of
+  // accumulators, merged by `merge` at the end (and across the row's two
+  // lanes).
+  auto overColumns =
+      [&](ArrayRef<Value> inits,
+          function_ref<SmallVector<Value>(Value, Value, ValueRange)> body,
+          function_ref<Value(Value, Value)> merge) {
+        size_t n = inits.size();
+        SmallVector<Value> all;
+        for (int64_t u = 0; u < kUnroll; ++u)
+          llvm::append_range(all, inits);
+        ValueRange folded =
+            k.forLoop(k.idx(0), steps, all,
+                      [&](Value step, ValueRange acc) -> SmallVector<Value> {
+                        SmallVector<Value> columns, xs;
+                        for (int64_t u = 0; u < kUnroll; ++u) {
+                          columns.push_back(columnOf(step, u));
+                          xs.push_back(memref::LoadOp::create(
+                              b, logits, ValueRange{row, columns.back()}));
+                        }
+                        SmallVector<Value> next;
+                        for (int64_t u = 0; u < kUnroll; ++u)
+                          llvm::append_range(next, body(columns[u], xs[u],
+                                                        acc.slice(u * n, n)));
+                        return next;
+                      });
+        SmallVector<Value> out(folded.begin(), folded.begin() + n);
+        for (int64_t u = 1; u < kUnroll; ++u)
+          for (size_t i = 0; i < n; ++i)
+            out[i] = merge(out[i], folded[u * n + i]);
+        for (Value &v : out)
+          v = k.laneReduce(v, 2, merge);
+        return out;
+      };
+  auto add = [&](Value x, Value y) { return k.fadd(x, y); };
+  auto maximum = [&](Value x, Value y) { return k.fmax(x, y); };
 
-  Value max = overColumns({k.f32(-kInf)},
-                          [&](Value x, ValueRange acc) -> SmallVector<Value> {
-                            return {k.fmax(acc[0], x)};
-                          })[0];
-  max = k.laneReduce(max, 2, [&](Value x, Value y) { return k.fmax(x, y); });
-  // sum_c d^e and sum_c d^(e-1), d = [x - max - tau]_+.
-  auto sums = [&](Value tau) -> std::pair<Value, Value> {
-    ValueRange s = overColumns(
-        {k.f32(0.0), k.f32(0.0)},
-        [&](Value x, ValueRange acc) -> SmallVector<Value> {
-          Value d = k.fmax(k.fsub(k.fsub(x, max), tau), k.f32(0.0));
-          return {k.fadd(acc[0], power(d)), k.fadd(acc[1], powerMinusOne(d))};
-        });
-    return {pairSum(s[0]), pairSum(s[1])};
+  Value max = overColumns(
+      {k.f32(-kInf)},
+      [&](Value, Value x, ValueRange acc) -> SmallVector<Value> {
+        return {k.fmax(acc[0], x)};
+      },
+      maximum)[0];
+  auto excess = [&](Value x, Value tau) {
+    return k.fmax(k.fsub(k.fsub(x, max), tau), k.f32(0.0));
   };
 
   Type f32 = b.getF32Type(), i1 = b.getI1Type();
@@ -279,9 +306,17 @@ void RouterEmitter::solveEntmax() {
         ValueRange next = k.ifThenElse(
             warpAny(carried[1]), {f32, i1},
             [&]() -> SmallVector<Value> {
-              auto [mass, slope] = sums(carried[0]);
-              Value step = k.fdiv(k.fsub(mass, k.f32(1.0)),
-                                  k.fmul(k.f32(exponent), slope));
+              // sum d^e and sum d^(e-1), d = [x - max - tau]_+.
+              SmallVector<Value> s = overColumns(
+                  {k.f32(0.0), k.f32(0.0)},
+                  [&](Value, Value x, ValueRange acc) -> SmallVector<Value> {
+                    Value d = excess(x, carried[0]);
+                    return {k.fadd(acc[0], power(d)),
+                            k.fadd(acc[1], powerMinusOne(d))};
+                  },
+                  add);
+              Value step = k.fdiv(k.fsub(s[0], k.f32(1.0)),
+                                  k.fmul(k.f32(exponent), s[1]));
               // NaN compares false: the row stops and stays NaN.
               Value rises = k.fcmp(P::OGT, step, k.f32(0.0));
               return {k.select(rises, k.fadd(carried[0], step), carried[0]),
@@ -292,13 +327,18 @@ void RouterEmitter::solveEntmax() {
             });
         return {next[0], next[1]};
       })[0];
-  Value total = sums(tau).first;
-  k.ifThen(
-      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, half, k.idx(0)), [&] {
-        memref::StoreOp::create(b, max, stats, ValueRange{k.idx(0), row});
-        memref::StoreOp::create(b, tau, stats, ValueRange{k.idx(1), row});
-        memref::StoreOp::create(b, total, stats, ValueRange{k.idx(2), row});
-      });
+  // The unnormalised probabilities d^e replace the logits; their sum
+  // normalises them when pooled.
+  Value total = overColumns(
+      {k.f32(0.0)},
+      [&](Value column, Value x, ValueRange acc) -> SmallVector<Value> {
+        Value u = power(excess(x, tau));
+        memref::StoreOp::create(b, u, logits, ValueRange{row, column});
+        return {k.fadd(acc[0], u)};
+      },
+      add)[0];
+  k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, half, k.idx(0)),
+           [&] { memref::StoreOp::create(b, total, sums, ValueRange{row}); });
 }
 
 Value RouterEmitter::pooled(Value token, Value column) {
@@ -307,13 +347,8 @@ Value RouterEmitter::pooled(Value token, Value column) {
       k.idx(0), k.idx(group), {k.f32(0.0)},
       [&](Value head, ValueRange acc) -> SmallVector<Value> {
         Value row = k.add(k.mul(token, group), head);
-        auto stat = [&](int64_t which) -> Value {
-          return memref::LoadOp::create(b, stats,
-                                        ValueRange{k.idx(which), row});
-        };
-        Value x = memref::LoadOp::create(b, logits, ValueRange{row, column});
-        Value d = k.fmax(k.fsub(k.fsub(x, stat(0)), stat(1)), k.f32(0.0));
-        Value p = k.fdiv(power(d), stat(2));
+        Value u = memref::LoadOp::create(b, logits, ValueRange{row, column});
+        Value p = k.fdiv(u, memref::LoadOp::create(b, sums, ValueRange{row}));
         return {k.fadd(acc[0], k.fmul(p, share))};
       })[0];
 }
@@ -342,6 +377,15 @@ void RouterEmitter::writePrior() {
         [&]() -> SmallVector<Value> { return {pooled(token, column)}; },
         [&]() -> SmallVector<Value> { return {k.f32(0.0)}; })[0];
   };
+  auto storedOrZero = [&](Value token, Value column) -> Value {
+    return k.ifThenElse(
+        k.ult(column, own), {f32},
+        [&]() -> SmallVector<Value> {
+          return {memref::LoadOp::create(
+              b, logits, ValueRange{k.mul(token, group), column})};
+        },
+        [&]() -> SmallVector<Value> { return {k.f32(0.0)}; })[0];
+  };
   auto inSupport = [&](Value pi) { return k.fcmp(P::UGT, pi, k.f32(0.0)); };
 
   int64_t tokenSteps = llvm::divideCeil(tile.tokens, warps);
@@ -358,6 +402,12 @@ void RouterEmitter::writePrior() {
             [&](Value j, ValueRange acc) -> SmallVector<Value> {
               Value column = k.add(k.mul(j, kWarpSize), lane);
               Value pi = pooledOrZero(token, column);
+              // Kept in the token's first row (this lane's column only) for
+              // the second pass.
+              k.ifThen(k.ult(column, own), [&] {
+                memref::StoreOp::create(
+                    b, pi, logits, ValueRange{k.mul(token, group), column});
+              });
               Value in = inSupport(pi);
               return {k.fadd(acc[0], k.select(in, math::LogOp::create(b, pi),
                                               k.f32(0.0))),
@@ -369,7 +419,8 @@ void RouterEmitter::writePrior() {
           k.idx(0), k.idx(columnSteps), {k.i32(0)},
           [&](Value j, ValueRange acc) -> SmallVector<Value> {
             Value column = k.add(k.mul(j, kWarpSize), lane);
-            Value pi = pooledOrZero(token, column);
+            Value pi = mean ? storedOrZero(token, column)
+                            : pooledOrZero(token, column);
             Value value = k.f32(0.0);
             if (o.priorMode != PriorMode::Flat) {
               value = math::LogOp::create(b, pi);

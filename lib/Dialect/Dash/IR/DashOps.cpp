@@ -427,7 +427,7 @@ RouterKernelTile mlir::dash::routerKernelTile(int64_t group,
     int64_t rows = group * tokens;
     if (rows % 16 != 0 || rows > kMaxRows)
       continue;
-    int64_t bytes = rows * (tile.rowStride + 3) * 4;
+    int64_t bytes = rows * (tile.rowStride + 1) * 4;
     if (bytes > kSharedBudget)
       continue;
     tile.tokens = tokens;

@@ -51,7 +51,7 @@ std::string tensorCoreKernelLimits(ShapedType query, int64_t blockSize);
 
 /// How the fused router kernel tiles a KV group: one CTA takes `tokens`
 /// consecutive queries of all G heads of the group, `rows = G * tokens`
-/// logit rows (16 per warp) of `rowStride` f32 in shared memory, plus three
+/// logit rows (16 per warp) of `rowStride` f32 in shared memory, plus one
 /// f32 per row; `sharedBytes` in all. `tokens == 0` when nothing fits.
 struct RouterKernelTile {
   int64_t tokens = 0, rows = 0, rowStride = 0, sharedBytes = 0;
