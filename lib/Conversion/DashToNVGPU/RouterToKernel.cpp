@@ -6,6 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TensorBuffers.h"
+
 #include "dash/Conversion/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -72,19 +74,11 @@ struct RouterToKernel : OpRewritePattern<BlockPriorOp> {
     if (!chain.whyNot.empty())
       return rewriter.notifyMatchFailure(op, chain.whyNot);
     Location loc = op.getLoc();
-    auto memrefType = [](Value tensor) {
-      auto type = cast<RankedTensorType>(tensor.getType());
-      return MemRefType::get(type.getShape(), type.getElementType());
+    auto input = [&](Value tensor) {
+      return readOnlyBuffer(rewriter, loc, tensor);
     };
-    auto input = [&](Value tensor) -> Value {
-      return bufferization::ToBufferOp::create(rewriter, loc,
-                                               memrefType(tensor), tensor,
-                                               /*read_only=*/true);
-    };
-    Value prior =
-        memref::AllocOp::create(rewriter, loc, memrefType(op.getPriorInit()));
-    Value counts =
-        memref::AllocOp::create(rewriter, loc, memrefType(op.getCountsInit()));
+    Value prior = resultBuffer(rewriter, loc, op.getPriorInit());
+    Value counts = resultBuffer(rewriter, loc, op.getCountsInit());
     RouteLogitsOp logits = chain.logits;
     RouterKernelOp::create(rewriter, loc, input(logits.getQuery()),
                            input(logits.getSummaries()), prior, counts,
@@ -92,13 +86,9 @@ struct RouterToKernel : OpRewritePattern<BlockPriorOp> {
                            logits.getScaleAttr(), chain.entmax.getAlphaAttr(),
                            op.getPriorModeAttr(), op.getSigmaAttr(),
                            op.getLocalBlocksAttr(), op.getInitBlocksAttr());
-    auto result = [&](Value buffer, Value like) -> Value {
-      return bufferization::ToTensorOp::create(rewriter, loc, like.getType(),
-                                               buffer, /*restrict=*/true,
-                                               /*writable=*/true);
-    };
-    rewriter.replaceOp(op, {result(prior, op.getPriorInit()),
-                            result(counts, op.getCountsInit())});
+    rewriter.replaceOp(
+        op, {resultTensor(rewriter, loc, prior, op.getPriorInit()),
+             resultTensor(rewriter, loc, counts, op.getCountsInit())});
     rewriter.eraseOp(chain.entmax);
     rewriter.eraseOp(logits);
     return success();

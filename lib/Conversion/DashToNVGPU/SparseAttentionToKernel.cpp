@@ -6,6 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TensorBuffers.h"
+
 #include "dash/Conversion/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -40,29 +42,17 @@ struct SparseAttentionToKernel : OpRewritePattern<SparseAttentionOp> {
     if (std::string reason = whyNotEligible(op); !reason.empty())
       return rewriter.notifyMatchFailure(op, reason);
     Location loc = op.getLoc();
-    auto memrefType = [](Value tensor) {
-      auto type = cast<RankedTensorType>(tensor.getType());
-      return MemRefType::get(type.getShape(), type.getElementType());
+    auto input = [&](Value tensor) {
+      return readOnlyBuffer(rewriter, loc, tensor);
     };
-    auto input = [&](Value tensor) -> Value {
-      return bufferization::ToBufferOp::create(rewriter, loc,
-                                               memrefType(tensor), tensor,
-                                               /*read_only=*/true);
-    };
-    Value output =
-        memref::AllocOp::create(rewriter, loc, memrefType(op.getOutput()));
-    Value lse = memref::AllocOp::create(rewriter, loc, memrefType(op.getLse()));
+    Value output = resultBuffer(rewriter, loc, op.getOutput());
+    Value lse = resultBuffer(rewriter, loc, op.getLse());
     SparseAttentionKernelOp::create(rewriter, loc, input(op.getQuery()),
                                     input(op.getKey()), input(op.getValue()),
                                     input(op.getLogPrior()), output, lse,
                                     op.getBlockSize(), op.getScaleAttr());
-    auto result = [&](Value buffer, Value like) -> Value {
-      return bufferization::ToTensorOp::create(rewriter, loc, like.getType(),
-                                               buffer, /*restrict=*/true,
-                                               /*writable=*/true);
-    };
-    rewriter.replaceOp(
-        op, {result(output, op.getOutput()), result(lse, op.getLse())});
+    rewriter.replaceOp(op, {resultTensor(rewriter, loc, output, op.getOutput()),
+                            resultTensor(rewriter, loc, lse, op.getLse())});
     return success();
   }
 };
