@@ -7,7 +7,7 @@ Prints one line per check, then a summary table (also written to
 $OUT/torch-check.md, default ./gpu-out) and 'N passed, M failed'; exits 1
 on any failure. NaN never passes. DASH_TORCH_SECTIONS=op,compile (say)
 runs only those of the sections reference, oracle, op, compile, ddp,
-training, router.
+fsdp, training, router.
 
 1. dash.torch_reference on CUDA in float64 (the helpers of
    tests/test_torch_reference.py): forward against the numpy reference,
@@ -22,8 +22,8 @@ training, router.
 3. Input errors of dash.pytorch, and torch.library.opcheck of both ops.
 4. torch.compile(fullgraph=True) around the op: forward and backward
    equal eager.
-5. DDP (nccl, world size 1): a DashAttention model trains 3 steps with
-   the gradients and losses of its unwrapped copy.
+5. DDP and FSDP (nccl, world size 1): a DashAttention model trains 3
+   steps with the gradients and losses of its unwrapped copy.
 6. A 2-layer DashAttention model trains 30 steps; the loss decreases.
 7. torch_reference.router at N = 64K, H = 32, bf16, query_chunk 1024, no
    grad (the benchmark's call): time, and peak memory beside the result
@@ -320,10 +320,10 @@ def two_layers(**options):
                                Layer(64, 4, 2, **options)).to(DEVICE)
 
 
-@section("ddp")
-def _():
+def compare_wrapped(name, wrap, label):
+    """Three SGD steps of the 2-layer model, unwrapped and wrapped by a
+    distributed wrapper (one process, NCCL): the same losses and gradients."""
     import torch.distributed as dist
-    from torch.nn.parallel import DistributedDataParallel
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -333,8 +333,7 @@ def _():
     try:
         torch.manual_seed(1)
         plain = two_layers(block_size=16, gamma=2.0)
-        wrapped = DistributedDataParallel(copy.deepcopy(plain),
-                                          device_ids=[0])
+        wrapped = wrap(copy.deepcopy(plain))
         optimizers = [torch.optim.SGD(m.parameters(), lr=0.05)
                       for m in (plain, wrapped)]
         for step in range(3):
@@ -346,15 +345,30 @@ def _():
                 loss.backward()
                 losses.append(loss)
             errors = dict(loss=checks.rel_l2(losses[1], losses[0]))
-            for (name, a), b in zip(plain.named_parameters(),
-                                    wrapped.module.parameters()):
-                errors[name] = checks.rel_l2(b.grad, a.grad)
-            record_errors("ddp", f"step {step + 1}: DDP vs unwrapped "
+            for (param, a), b in zip(plain.named_parameters(),
+                                     wrapped.parameters()):
+                errors[param] = checks.rel_l2(b.grad, a.grad)
+            record_errors(name, f"step {step + 1}: {label} vs unwrapped "
                           f"gradients", errors, 1e-4)
             for optimizer in optimizers:
                 optimizer.step()
     finally:
         dist.destroy_process_group()
+
+
+@section("ddp")
+def _():
+    from torch.nn.parallel import DistributedDataParallel
+    compare_wrapped("ddp", lambda m: DistributedDataParallel(
+        m, device_ids=[0]), "DDP")
+
+
+@section("fsdp")
+def _():
+    from torch.distributed.fsdp import FullyShardedDataParallel
+    # use_orig_params: parameters() are the model's own, in order.
+    compare_wrapped("fsdp", lambda m: FullyShardedDataParallel(
+        m, use_orig_params=True), "FSDP")
 
 
 @section("training")
