@@ -118,6 +118,17 @@ AttentionConfig smallConfig() {
   return c;
 }
 
+/// smallConfig as the CUDA tensor-core kernels take it (bf16, block 64,
+/// D = 64): on CUDA its router and fine attention run the fused kernels.
+AttentionConfig tensorCoreConfig() {
+  AttentionConfig c = smallConfig();
+  c.dtype = ElementType::BF16;
+  c.blockSize = 64;
+  c.headDim = 64;
+  c.seqLen = 192;
+  return c;
+}
+
 /// Index of `counts` [B, Hkv, N] for row (b, g, i).
 int64_t countIndex(const AttentionConfig &c, int64_t b, int64_t g, int64_t i) {
   return (b * c.kvHeads + g) * c.seqLen + i;
@@ -507,11 +518,11 @@ void runPoisoned(const AttentionConfig &config, const CompileOptions &options,
 void expectRow(const AttentionConfig &c, const PoisonRun &r, int64_t h,
                int64_t i, bool affected) {
   int64_t row = h * c.seqLen + i;
-  std::vector<double> clean = check::decode(
-      r.clean.out.data() + row * c.headDim * sizeof(float), c.headDim, c.dtype);
+  size_t offset = row * c.headDim * elementSize(c.dtype);
+  std::vector<double> clean =
+      check::decode(r.clean.out.data() + offset, c.headDim, c.dtype);
   std::vector<double> poisoned =
-      check::decode(r.poisoned.out.data() + row * c.headDim * sizeof(float),
-                    c.headDim, c.dtype);
+      check::decode(r.poisoned.out.data() + offset, c.headDim, c.dtype);
   if (affected) {
     EXPECT_TRUE(std::isnan(r.poisoned.lse[row]))
         << "head " << h << " query " << i;
@@ -526,22 +537,26 @@ void expectRow(const AttentionConfig &c, const PoisonRun &r, int64_t h,
 }
 
 TEST_P(EdgeCases, NaNQueryMakesItsRowNaNInItsGroup) {
-  // A NaN in query (h = 1, i = 50) makes the routing probabilities of row 50
-  // NaN; they are pooled over the group (heads 0 and 1), so row 50 is NaN in
-  // both heads of group 0, and every other output is unchanged.
-  AttentionConfig c = smallConfig();
-  c.prior = Prior::Centered;
-  constexpr int64_t kHead = 1, kQuery = 50;
-  PoisonRun r(c);
-  ASSERT_NO_FATAL_FAILURE(runPoisoned(
-      c, options(), 151,
-      [&](check::AttentionData &data) {
-        data.q[(kHead * c.seqLen + kQuery) * c.headDim + 3] = std::nan("");
-      },
-      r));
-  for (int64_t h = 0; h < c.heads; ++h)
-    for (int64_t i = 0; i < c.seqLen; ++i)
-      expectRow(c, r, h, i, /*affected=*/i == kQuery && h < 2);
+  // A NaN in query (h = 1, i in block 1) makes the routing probabilities of
+  // row i NaN; they are pooled over the group (heads 0 and 1), so row i is
+  // NaN in both heads of group 0, and every other output is unchanged. Also
+  // in the configuration of the tensor-core kernels, where the NaN row makes
+  // its tile's block list longer for the other queries.
+  for (AttentionConfig c : {smallConfig(), tensorCoreConfig()}) {
+    SCOPED_TRACE(c.str());
+    c.prior = Prior::Centered;
+    const int64_t kHead = 1, kQuery = c.blockSize + 18;
+    PoisonRun r(c);
+    ASSERT_NO_FATAL_FAILURE(runPoisoned(
+        c, options(), 151,
+        [&](check::AttentionData &data) {
+          data.q[(kHead * c.seqLen + kQuery) * c.headDim + 3] = std::nan("");
+        },
+        r));
+    for (int64_t h = 0; h < c.heads; ++h)
+      for (int64_t i = 0; i < c.seqLen; ++i)
+        expectRow(c, r, h, i, /*affected=*/i == kQuery && h < 2);
+  }
 }
 
 TEST_P(EdgeCases, InfiniteQueryMakesItsRowNaN) {
@@ -582,21 +597,24 @@ TEST_P(EdgeCases, NaNQueryInFirstBlockStaysInItsHead) {
 }
 
 TEST_P(EdgeCases, NaNKeyReachesLaterQueriesOfItsGroup) {
-  // A NaN in key (g = 1, j = 40) poisons the summary of block 1 and the
-  // scores against token 40: every query from 40 on in heads 2 and 3 (group
-  // 1) is NaN, earlier queries and group 0 are unchanged.
-  AttentionConfig c = smallConfig();
-  constexpr int64_t kGroup = 1, kToken = 40;
-  PoisonRun r(c);
-  ASSERT_NO_FATAL_FAILURE(runPoisoned(
-      c, options(), 163,
-      [&](check::AttentionData &data) {
-        data.k[(kGroup * c.seqLen + kToken) * c.headDim + 5] = std::nan("");
-      },
-      r));
-  for (int64_t h = 0; h < c.heads; ++h)
-    for (int64_t i = 0; i < c.seqLen; ++i)
-      expectRow(c, r, h, i, /*affected=*/i >= kToken && h >= 2);
+  // A NaN in key (g = 1, token j in block 1) poisons the summary of block 1
+  // and the scores against token j: every query from j on in heads 2 and 3
+  // (group 1) is NaN, earlier queries and group 0 are unchanged; also in the
+  // configuration of the tensor-core kernels.
+  for (AttentionConfig c : {smallConfig(), tensorCoreConfig()}) {
+    SCOPED_TRACE(c.str());
+    const int64_t kGroup = 1, kToken = c.blockSize + 8;
+    PoisonRun r(c);
+    ASSERT_NO_FATAL_FAILURE(runPoisoned(
+        c, options(), 163,
+        [&](check::AttentionData &data) {
+          data.k[(kGroup * c.seqLen + kToken) * c.headDim + 5] = std::nan("");
+        },
+        r));
+    for (int64_t h = 0; h < c.heads; ++h)
+      for (int64_t i = 0; i < c.seqLen; ++i)
+        expectRow(c, r, h, i, /*affected=*/i >= kToken && h >= 2);
+  }
 }
 
 } // namespace

@@ -4,21 +4,26 @@
 // the tile's R = G * T rows (every head of the group for each token) in
 // shared memory, so the [B, H, N, Mc] logits never reach global memory:
 //
-// 1. Logits. Warp w owns rows 16w .. 16w + 15 (row r is token r / G, head
-//    r % G). Its Q rows stay in mma A registers while it walks the
-//    candidate blocks 8 at a time; each summary enters as three 16-bit terms
+// The logits fill most of the SM's shared memory, so one CTA is resident
+// per SM; it has 8 threads per row (16 warps for 64 rows) so that the
+// schedulers have warps to switch between.
+//
+// 1. Logits. Row r is token r / G, head r % G. The four warps of a 16-row
+//    group keep its Q rows in mma A registers and walk every fourth chunk of
+//    8 candidate blocks; each summary enters as three 16-bit terms
 //    (buildSummarySplitKernel), so the f32-accumulated products are f32
 //    logits. Rows keep x = (alpha - 1) z, and -inf past the candidates.
-// 2. Entmax. Two lanes per row (rows padded to 2 mod 32 floats, so the 32
+// 2. Entmax. Eight lanes per row (rows padded to 8 mod 32 floats, so the 32
 //    lanes hit 32 banks) find max x, then tau by Newton steps on
 //    f(tau) = sum [x - max - tau]_+^e - 1 from tau = -1: f is convex and
 //    decreasing for e = 1 / (alpha - 1) >= 1, so the steps rise
 //    monotonically to the root. The warp stops when no row's step exceeds
 //    1e-7. The row's u = [x - max - tau]_+^e then replace its logits, and
 //    its sum is kept (p = u / sum, as in the linalg lowering).
-// 3. Prior. One warp per token pools p over the G heads (pi), and writes
-//    the log-prior row (forced blocks 0, support log pi, centred or not,
-//    everything else -inf) and the count.
+// 3. Prior. The warps share out (token, column) pairs: each pools p over
+//    the G heads (pi) and writes the log-prior (forced blocks 0, support
+//    log pi, centred or not, everything else -inf); per-token sums for the
+//    centring and the count meet in shared memory.
 //
 // All tokens of a tile share their block (T divides 64), hence their
 // candidate blocks c < floor(i / 64).
@@ -41,11 +46,12 @@ constexpr int64_t kSplitThreads = 256;
 constexpr int64_t kSplitTerms = 3;
 constexpr int64_t kMaxNewtonSteps = 64;
 /// Columns each lane of a row loads per loop step in the entmax solve:
-/// independent loads and partial sums hide the shared-memory latency, since
-/// the logits in shared memory leave room for only a few warps per SM.
-constexpr int64_t kUnroll = 8;
-/// Candidate columns are padded to a multiple of this (two lanes per row).
-constexpr int64_t kColumnQuantum = 2 * kUnroll;
+/// independent loads and partial sums hide the shared-memory latency.
+constexpr int64_t kUnroll = 4;
+/// Candidate columns are padded to a multiple of this.
+constexpr int64_t kColumnQuantum = kRouterLanesPerRow * kUnroll;
+/// Warps that share one 16-row mma group in the logits phase.
+constexpr int64_t kWarpsPerRowGroup = 16 * kRouterLanesPerRow / kWarpSize;
 constexpr double kNewtonTolerance = 1e-7;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -68,7 +74,7 @@ public:
     numBlocks = cast<MemRefType>(o.logPrior.getType()).getDimSize(3);
     group = heads / kvHeads;
     tile = routerKernelTile(group, complete);
-    warps = tile.rows / 16;
+    warps = tile.warps;
     element = queryType.getElementType();
     exponent = 1.0 / (o.alpha - 1.0);
   }
@@ -141,11 +147,11 @@ private:
 
   // Values of the kernel body.
   Value thread, lane, warp, tileBegin, kvHead, batchIndex, shared, logits, sums,
-      own, paddedCandidates;
+      tokenState, own, paddedCandidates;
 };
 
 void RouterEmitter::emit() {
-  int64_t tiles = llvm::divideCeil(seqLen, tile.tokens);
+  int64_t tiles = static_cast<int64_t>(llvm::divideCeil(seqLen, tile.tokens));
   auto launch = k.launch("dash_router", {tiles, kvHeads, batch},
                          warps * kWarpSize, tile.sharedBytes);
   OpBuilder::InsertionGuard guard(b);
@@ -163,6 +169,8 @@ void RouterEmitter::emit() {
                              b.getContext(), gpu::AddressSpace::Workgroup)));
   logits = workgroupView({tile.rows, tile.rowStride}, 0);
   sums = workgroupView({tile.rows}, tile.rows * tile.rowStride * 4);
+  tokenState = workgroupView({3, tile.tokens, tile.warpsPerToken},
+                             tile.rows * (tile.rowStride + 1) * 4);
   // The candidates of every token of the tile: the blocks before its own.
   own = k.div(tileBegin, o.blockSize);
   paddedCandidates = k.mul(
@@ -181,7 +189,9 @@ void RouterEmitter::emit() {
 
 void RouterEmitter::computeLogits() {
   Value quad = k.rem(lane, 4);
-  Value rowA = k.add(k.mul(warp, 16), k.div(lane, 4));
+  int64_t rowGroups = tile.rows / 16;
+  Value columnGroup = k.div(warp, rowGroups);
+  Value rowA = k.add(k.mul(k.rem(warp, rowGroups), 16), k.div(lane, 4));
   Value rowB = k.add(rowA, 8);
   auto headAndToken = [&](Value row) -> std::pair<Value, Value> {
     Value head = k.add(k.mul(kvHead, group), k.rem(row, group));
@@ -206,9 +216,15 @@ void RouterEmitter::computeLogits() {
 
   double xScale = o.alpha - 1.0;
   Value negInf = k.f32(-kInf);
+  // This warp's chunks of 8 blocks: columnGroup, + kWarpsPerRowGroup, ...
+  Value chunks = k.div(paddedCandidates, 8);
+  Value myChunks =
+      k.div(k.sub(k.add(chunks, kWarpsPerRowGroup - 1), columnGroup),
+            kWarpsPerRowGroup);
   k.forLoop(
-      k.idx(0), k.div(paddedCandidates, 8), {},
-      [&](Value chunk, ValueRange) -> SmallVector<Value> {
+      k.idx(0), myChunks, {},
+      [&](Value step, ValueRange) -> SmallVector<Value> {
+        Value chunk = k.add(columnGroup, k.mul(step, kWarpsPerRowGroup));
         Value firstBlock = k.mul(chunk, 8);
         // B operand column l / 4: summary of that block (clamped; the
         // columns past the candidates are masked below).
@@ -244,14 +260,16 @@ void RouterEmitter::computeLogits() {
 }
 
 void RouterEmitter::solveEntmax() {
-  Value row = k.add(k.mul(warp, 16), k.div(lane, 2));
-  Value half = k.rem(lane, 2);
+  Value row = k.add(k.mul(warp, kWarpSize / kRouterLanesPerRow),
+                    k.div(lane, kRouterLanesPerRow));
+  Value part = k.rem(lane, kRouterLanesPerRow);
   Value steps = k.div(paddedCandidates, kColumnQuantum);
   auto columnOf = [&](Value step, int64_t u) {
-    return k.add(k.mul(k.add(k.mul(step, kUnroll), u), 2), half);
+    return k.add(k.mul(k.add(k.mul(step, kUnroll), u), kRouterLanesPerRow),
+                 part);
   };
   // Folds `body` over this lane's columns with kUnroll independent sets of
-  // accumulators, merged by `merge` at the end (and across the row's two
+  // accumulators, merged by `merge` at the end (and across the row's
   // lanes).
   auto overColumns =
       [&](ArrayRef<Value> inits,
@@ -281,7 +299,7 @@ void RouterEmitter::solveEntmax() {
           for (size_t i = 0; i < n; ++i)
             out[i] = merge(out[i], folded[u * n + i]);
         for (Value &v : out)
-          v = k.laneReduce(v, 2, merge);
+          v = k.laneReduce(v, kRouterLanesPerRow, merge);
         return out;
       };
   auto add = [&](Value x, Value y) { return k.fadd(x, y); };
@@ -337,7 +355,7 @@ void RouterEmitter::solveEntmax() {
         return {k.fadd(acc[0], u)};
       },
       add)[0];
-  k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, half, k.idx(0)),
+  k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, part, k.idx(0)),
            [&] { memref::StoreOp::create(b, total, sums, ValueRange{row}); });
 }
 
@@ -367,9 +385,69 @@ Value RouterEmitter::isForced(Value column) {
 }
 
 void RouterEmitter::writePrior() {
-  Type f32 = b.getF32Type(), i32 = b.getI32Type();
-  int64_t columnSteps = llvm::divideCeil(numBlocks, kWarpSize);
+  Type f32 = b.getF32Type();
   Value negInf = k.f32(-kInf);
+  // Warps per token (when there are more warps than tokens), the tokens in
+  // flight, and this warp's share.
+  int64_t warpsPerToken = tile.warpsPerToken;
+  int64_t tokenSlots = warps / warpsPerToken;
+  int64_t tokenSteps =
+      static_cast<int64_t>(llvm::divideCeil(tile.tokens, tokenSlots));
+  int64_t columnSteps = static_cast<int64_t>(
+      llvm::divideCeil(numBlocks, kWarpSize * warpsPerToken));
+  Value slot = k.div(warp, warpsPerToken);
+  Value slice = k.rem(warp, warpsPerToken);
+
+  // Per-token sums: log pi over the support, its size, and the selected
+  // blocks (f32 holds these counts exactly). Each warp of a token leaves its
+  // part in shared memory; the parts are added in a fixed order, so that
+  // the result does not depend on timing.
+  enum : int64_t { kLogSum, kSupport, kSelected };
+  auto storePart = [&](int64_t which, Value token, Value partial) {
+    Value total = warpSum(partial);
+    k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, k.idx(0)),
+             [&] {
+               memref::StoreOp::create(b, total, tokenState,
+                                       ValueRange{k.idx(which), token, slice});
+             });
+  };
+  auto tokenSum = [&](int64_t which, Value token) {
+    Value total = k.f32(0.0);
+    for (int64_t part = 0; part < warpsPerToken; ++part)
+      total = k.fadd(total, memref::LoadOp::create(
+                                b, tokenState,
+                                ValueRange{k.idx(which), token, k.idx(part)}));
+    return total;
+  };
+  // `body(token, query, column)` for this warp's (token, column) pairs.
+  auto overPairs =
+      [&](function_ref<SmallVector<Value>(Value, Value, Value, ValueRange)>
+              body,
+          ArrayRef<Value> inits, function_ref<void(Value, ValueRange)> finish) {
+        k.forLoop(k.idx(0), k.idx(tokenSteps), {}, [&](Value step, ValueRange) {
+          Value token = k.add(slot, k.mul(step, tokenSlots));
+          Value query = k.add(tileBegin, token);
+          Value inside = arith::AndIOp::create(
+              b,
+              arith::AndIOp::create(b, k.ult(slot, k.idx(tokenSlots)),
+                                    k.ult(token, k.idx(tile.tokens))),
+              k.ult(query, k.idx(seqLen)));
+          k.ifThen(inside, [&] {
+            ValueRange acc = k.forLoop(
+                k.idx(0), k.idx(columnSteps), inits,
+                [&](Value j, ValueRange carried) -> SmallVector<Value> {
+                  Value column = k.add(
+                      k.mul(k.add(k.mul(j, warpsPerToken), slice), kWarpSize),
+                      lane);
+                  return body(token, query, column, carried);
+                });
+            finish(token, acc);
+          });
+          return SmallVector<Value>{};
+        });
+        gpu::BarrierOp::create(b);
+      };
+
   // pi of `column` (0 past the candidates, which are never in the support).
   auto pooledOrZero = [&](Value token, Value column) -> Value {
     return k.ifThenElse(
@@ -387,70 +465,71 @@ void RouterEmitter::writePrior() {
         [&]() -> SmallVector<Value> { return {k.f32(0.0)}; })[0];
   };
   auto inSupport = [&](Value pi) { return k.fcmp(P::UGT, pi, k.f32(0.0)); };
+  auto one = [&](Value flag) { return k.select(flag, k.f32(1.0), k.f32(0.0)); };
 
-  int64_t tokenSteps = llvm::divideCeil(tile.tokens, warps);
-  k.forLoop(k.idx(0), k.idx(tokenSteps), {}, [&](Value step, ValueRange) {
-    Value token = k.add(warp, k.mul(step, warps));
-    Value query = k.add(tileBegin, token);
-    Value inside = arith::AndIOp::create(b, k.ult(token, k.idx(tile.tokens)),
-                                         k.ult(query, k.idx(seqLen)));
-    k.ifThen(inside, [&] {
-      Value mean;
-      if (o.priorMode == PriorMode::Centered) {
-        ValueRange sums = k.forLoop(
-            k.idx(0), k.idx(columnSteps), {k.f32(0.0), k.f32(0.0)},
-            [&](Value j, ValueRange acc) -> SmallVector<Value> {
-              Value column = k.add(k.mul(j, kWarpSize), lane);
-              Value pi = pooledOrZero(token, column);
-              // Kept in the token's first row (this lane's column only) for
-              // the second pass.
-              k.ifThen(k.ult(column, own), [&] {
-                memref::StoreOp::create(
-                    b, pi, logits, ValueRange{k.mul(token, group), column});
-              });
-              Value in = inSupport(pi);
-              return {k.fadd(acc[0], k.select(in, math::LogOp::create(b, pi),
-                                              k.f32(0.0))),
-                      k.fadd(acc[1], k.select(in, k.f32(1.0), k.f32(0.0)))};
-            });
-        mean = k.fdiv(warpSum(sums[0]), k.fmax(warpSum(sums[1]), k.f32(1.0)));
-      }
-      Value count = k.forLoop(
-          k.idx(0), k.idx(columnSteps), {k.i32(0)},
-          [&](Value j, ValueRange acc) -> SmallVector<Value> {
-            Value column = k.add(k.mul(j, kWarpSize), lane);
-            Value pi = mean ? storedOrZero(token, column)
-                            : pooledOrZero(token, column);
-            Value value = k.f32(0.0);
-            if (o.priorMode != PriorMode::Flat) {
-              value = math::LogOp::create(b, pi);
-              if (mean)
-                value = k.fmul(k.fsub(value, mean), k.f32(1.0 / o.sigma));
-            }
-            Value prior = k.select(isForced(column), k.f32(0.0),
-                                   k.select(inSupport(pi), value, negInf));
-            Value inRow = k.ult(column, k.idx(numBlocks));
-            k.ifThen(inRow, [&] {
-              memref::StoreOp::create(
-                  b, prior, o.logPrior,
-                  ValueRange{batchIndex, kvHead, query, column});
-            });
-            // Ordered: a NaN prior is not counted, as in the linalg lowering.
-            Value selected =
-                arith::AndIOp::create(b, inRow, k.fcmp(P::ONE, prior, negInf));
-            return {arith::AddIOp::create(
-                b, acc[0], arith::ExtUIOp::create(b, i32, selected))};
-          })[0];
-      count = warpSum(count);
-      k.ifThen(
-          arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, k.idx(0)),
-          [&] {
-            memref::StoreOp::create(b, count, o.counts,
-                                    ValueRange{batchIndex, kvHead, query});
+  bool centered = o.priorMode == PriorMode::Centered;
+  if (centered)
+    overPairs(
+        [&](Value token, Value, Value column,
+            ValueRange acc) -> SmallVector<Value> {
+          Value pi = pooledOrZero(token, column);
+          // Kept in the token's first row (only this lane has this column)
+          // for the second pass.
+          k.ifThen(k.ult(column, own), [&] {
+            memref::StoreOp::create(b, pi, logits,
+                                    ValueRange{k.mul(token, group), column});
           });
-    });
-    return SmallVector<Value>{};
-  });
+          Value in = inSupport(pi);
+          return {k.fadd(acc[0],
+                         k.select(in, math::LogOp::create(b, pi), k.f32(0.0))),
+                  k.fadd(acc[1], one(in))};
+        },
+        {k.f32(0.0), k.f32(0.0)},
+        [&](Value token, ValueRange acc) {
+          storePart(kLogSum, token, acc[0]);
+          storePart(kSupport, token, acc[1]);
+        });
+
+  overPairs(
+      [&](Value token, Value query, Value column,
+          ValueRange acc) -> SmallVector<Value> {
+        Value pi = centered ? storedOrZero(token, column)
+                            : pooledOrZero(token, column);
+        Value value = k.f32(0.0);
+        if (o.priorMode != PriorMode::Flat) {
+          value = math::LogOp::create(b, pi);
+          if (centered) {
+            Value mean = k.fdiv(tokenSum(kLogSum, token),
+                                k.fmax(tokenSum(kSupport, token), k.f32(1.0)));
+            value = k.fmul(k.fsub(value, mean), k.f32(1.0 / o.sigma));
+          }
+        }
+        Value prior = k.select(isForced(column), k.f32(0.0),
+                               k.select(inSupport(pi), value, negInf));
+        Value inRow = k.ult(column, k.idx(numBlocks));
+        k.ifThen(inRow, [&] {
+          memref::StoreOp::create(
+              b, prior, o.logPrior,
+              ValueRange{batchIndex, kvHead, query, column});
+        });
+        // Ordered: a NaN prior is not counted, as in the linalg lowering.
+        return {k.fadd(acc[0], one(arith::AndIOp::create(
+                                   b, inRow, k.fcmp(P::ONE, prior, negInf))))};
+      },
+      {k.f32(0.0)},
+      [&](Value token, ValueRange acc) {
+        storePart(kSelected, token, acc[0]);
+      });
+
+  Value query = k.add(tileBegin, thread);
+  k.ifThen(arith::AndIOp::create(b, k.ult(thread, k.idx(tile.tokens)),
+                                 k.ult(query, k.idx(seqLen))),
+           [&] {
+             Value count = tokenSum(kSelected, thread);
+             memref::StoreOp::create(
+                 b, arith::FPToSIOp::create(b, b.getI32Type(), count), o.counts,
+                 ValueRange{batchIndex, kvHead, query});
+           });
 }
 
 } // namespace
@@ -463,9 +542,10 @@ void buildSummarySplitKernel(ImplicitLocOpBuilder &b, Value summaries,
   if (total == 0)
     return;
   Type element = cast<MemRefType>(parts.getType()).getElementType();
-  auto launch = k.launch("dash_router_split",
-                         {llvm::divideCeil(total, kSplitThreads), 1, 1},
-                         kSplitThreads, /*sharedBytes=*/0);
+  auto launch = k.launch(
+      "dash_router_split",
+      {static_cast<int64_t>(llvm::divideCeil(total, kSplitThreads)), 1, 1},
+      kSplitThreads, /*sharedBytes=*/0);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
   Value linear =

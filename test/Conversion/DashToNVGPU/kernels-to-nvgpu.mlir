@@ -57,8 +57,9 @@ func.func @f16_d128(%q: memref<2x2x128x128xf16>, %k: memref<2x1x128x128xf16>,
 // -----
 
 // The router: the summaries split into three bf16 terms, then one CTA of
-// 4 warps per 16 tokens x 4 heads (64 rows of 32 + 2 logits, plus a sum per
-// row, in shared memory); 4 k-steps x 3 terms of mma per 8 blocks.
+// 16 warps (8 threads a row) per 16 tokens x 4 heads (64 rows of 32 + 8
+// logits and a sum, then 3 sums per token, in shared memory); 4 k-steps x 3
+// terms of mma per 8 blocks.
 // CHECK-LABEL: func.func @router
 // CHECK-SAME: (%[[Q:.*]]: memref<1x8x256x64xbf16>, %[[S:.*]]: memref<1x2x4x64xf32>, %[[P:.*]]: memref<1x2x256x4xf32>, %[[C:.*]]: memref<1x2x256xi32>)
 // CHECK-NOT: dash.router_kernel
@@ -66,7 +67,7 @@ func.func @f16_d128(%q: memref<2x2x128x128xf16>, %k: memref<2x1x128x128xf16>,
 // CHECK: gpu.launch {{.*}} module(@dash_router_split) function(@dash_router_split)
 // CHECK: memref.load %[[S]]
 // CHECK-COUNT-3: arith.truncf {{.*}} : f32 to bf16
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c16{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size %c8960_i32 module(@dash_router) function(@dash_router)
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c16{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c512{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size %c10688_i32 module(@dash_router) function(@dash_router)
 // CHECK: vector.load %[[Q]]{{.*}} {alignment = 4 : i64} : memref<1x8x256x64xbf16>, vector<2xbf16>
 // CHECK: scf.for
 // CHECK-COUNT-12: nvvm.mma.sync

@@ -417,21 +417,27 @@ std::string mlir::dash::tensorCoreKernelLimits(ShapedType query,
 
 RouterKernelTile mlir::dash::routerKernelTile(int64_t group,
                                               int64_t completeBlocks) {
-  // Rows are padded to 2 mod 32 floats: the two lanes of each of a warp's 16
+  // Rows are padded to 8 mod 32 floats: the 8 lanes of each of a warp's 4
   // rows then read 32 distinct banks while solving entmax.
   constexpr int64_t kSharedBudget = 160 * 1024, kMaxRows = 64;
+  static_assert(kRouterLanesPerRow == 8, "the padding assumes 8 lanes a row");
   RouterKernelTile tile;
-  tile.rowStride = llvm::alignTo(std::max<int64_t>(completeBlocks, 1), 32) + 2;
+  tile.rowStride = llvm::alignTo(std::max<int64_t>(completeBlocks, 1), 32) + 8;
   // Most tokens first: each CTA reads the group's summaries once.
   for (int64_t tokens = 64; tokens >= 1; tokens /= 2) {
     int64_t rows = group * tokens;
     if (rows % 16 != 0 || rows > kMaxRows)
       continue;
-    int64_t bytes = rows * (tile.rowStride + 1) * 4;
+    int64_t warps = rows * kRouterLanesPerRow / 32;
+    int64_t warpsPerToken = std::max<int64_t>(1, warps / tokens);
+    int64_t bytes =
+        (rows * (tile.rowStride + 1) + 3 * tokens * warpsPerToken) * 4;
     if (bytes > kSharedBudget)
       continue;
     tile.tokens = tokens;
     tile.rows = rows;
+    tile.warps = warps;
+    tile.warpsPerToken = warpsPerToken;
     tile.sharedBytes = bytes;
     return tile;
   }

@@ -49,12 +49,19 @@ double resolveScale(FloatAttr scale, int64_t headDim);
 /// dash-sparse-attention-to-kernel's eligibility test use it.
 std::string tensorCoreKernelLimits(ShapedType query, int64_t blockSize);
 
-/// How the fused router kernel tiles a KV group: one CTA takes `tokens`
-/// consecutive queries of all G heads of the group, `rows = G * tokens`
-/// logit rows (16 per warp) of `rowStride` f32 in shared memory, plus one
-/// f32 per row; `sharedBytes` in all. `tokens == 0` when nothing fits.
+/// Threads of the fused router kernel per logit row.
+constexpr int64_t kRouterLanesPerRow = 8;
+
+/// How the fused router kernel tiles a KV group: one CTA of `warps` warps
+/// (`kRouterLanesPerRow` threads per row) takes `tokens` consecutive queries
+/// of all G heads of the group, `rows = G * tokens` logit rows (a multiple
+/// of 16, the mma's) of `rowStride` f32 in shared memory, plus one f32 per
+/// row and three per (token, warp of the token) for the per-token sums that
+/// `warpsPerToken` warps build; `sharedBytes` in all. `tokens == 0` when
+/// nothing fits.
 struct RouterKernelTile {
-  int64_t tokens = 0, rows = 0, rowStride = 0, sharedBytes = 0;
+  int64_t tokens = 0, rows = 0, rowStride = 0, warps = 0, warpsPerToken = 0,
+          sharedBytes = 0;
 };
 RouterKernelTile routerKernelTile(int64_t group, int64_t completeBlocks);
 
