@@ -464,13 +464,19 @@ class Bench:
               f"{note}", flush=True)
         self.save()
 
-    def save(self, targets=None):
-        data = dict(meta=self.meta, cases=self.cases)
-        if targets is not None:
-            data["targets"] = targets
+    def save(self, complete=False):
+        """Writes the JSON and the Markdown (targets included) of the cases
+        so far, so that a run stopped early (a time limit) leaves its
+        results; `complete` marks the end of the run. Returns the paths and
+        the targets."""
+        benchlib.attach_speedups(self.cases)
+        targets = benchlib.evaluate_targets(
+            self.cases, target_setting(self.args), self.args.target_n)
+        data = dict(meta=self.meta, complete=complete, cases=self.cases,
+                    targets=targets)
         path = self.out / f"{self.base}.json"
         path.write_text(json.dumps(data, indent=1, default=str) + "\n")
-        return path
+        return path, write_markdown(self, targets, complete), targets
 
 
 def new_case(shape, n, setting, method, pass_, copies, flops, **extra):
@@ -1233,7 +1239,7 @@ def plot(bench, target):
     return path
 
 
-def write_markdown(bench, targets, target):
+def write_markdown(bench, targets, complete):
     meta = bench.meta
     lines = [f"# DashAttention benchmark: {meta['card']}, {meta['date']}",
              "",
@@ -1248,8 +1254,11 @@ def write_markdown(bench, targets, target):
              f"{' '.join(meta['argv'])}`",
              "- bf16, causal, batch 1, Bk = 64; times are CUDA-event medians "
              "(p10-p90) over rotated input copies; TFLOP/s on the pairs "
-             "each method computes (bench/README.md)",
-             "", "## Targets", ""]
+             "each method computes (bench/README.md)"]
+    if not complete:
+        lines.append(f"- **partial**: the run had not finished; these are "
+                     f"its first {len(bench.cases)} cases")
+    lines += ["", "## Targets", ""]
     lines += [f"- {benchlib.format_target(t)}" for t in targets]
     lines += ["", "## Cases", "", benchlib.markdown_table(bench.cases)]
     path = bench.out / f"{bench.base}.md"
@@ -1291,13 +1300,9 @@ def main(argv=None):
             # Compiled FlexAttention graphs of this N are not needed again.
             torch._dynamo.reset()
             torch.cuda.empty_cache()
-    benchlib.attach_speedups(bench.cases)
-    target = target_setting(args)
-    targets = benchlib.evaluate_targets(bench.cases, target, args.target_n)
-    json_path = bench.save(targets)
-    md_path = write_markdown(bench, targets, target)
+    json_path, md_path, targets = bench.save(complete=True)
     try:
-        plot_path = plot(bench, target)
+        plot_path = plot(bench, target_setting(args))
     except Exception as e:  # noqa: BLE001 - the plot is not the result
         plot_path = f"(plot failed: {_message(e)})"
     print()

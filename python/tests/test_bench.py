@@ -4,6 +4,7 @@ statistics, the table, the targets, the SVG plot and the MLIR text of the
 stage-alone functions (verified and lowered by dash-opt when $DASH_OPT names
 it, as ctest does)."""
 
+import json
 import math
 import os
 import pathlib
@@ -283,6 +284,34 @@ class Mlir(unittest.TestCase):
             run = subprocess.run([tool, f.name], capture_output=True,
                                  text=True)
             self.assertNotEqual(run.returncode, 0)
+
+    def test_results_are_written_after_every_case(self):
+        # A run stopped by a time limit keeps its table: every case rewrites
+        # the JSON and the Markdown (marked partial until the end).
+        import attention_bench
+        with tempfile.TemporaryDirectory() as out:
+            args = attention_bench.parse_args(["--quick", "--out", out])
+            meta = dict(card="Card", date="2026-11-28 00:00 UTC",
+                        capability="9.0", memory_gib=80, driver="1",
+                        torch="t", cuda="c", cudnn="d", triton="r",
+                        python="p", commit="abc", library_commit="abc",
+                        tree_commit="abc", argv=["--quick"])
+            bench = attention_bench.Bench(None, args, meta)
+            case = attention_bench.new_case("8b", 4096, "dense", "cudnn",
+                                            "fwd", 1, 1.0)
+            bench.add(case, "skipped", "not run here")
+            md = pathlib.Path(out) / f"{bench.base}.md"
+            data = json.loads((pathlib.Path(out)
+                               / f"{bench.base}.json").read_text())
+            self.assertFalse(data["complete"])
+            self.assertEqual(len(data["cases"]), 1)
+            self.assertIn("**partial**", md.read_text())
+            self.assertIn("| 8b | 4096 | dense |", md.read_text())
+            bench.save(complete=True)
+            self.assertNotIn("partial", md.read_text())
+            self.assertTrue(json.loads((pathlib.Path(out)
+                                        / f"{bench.base}.json").read_text())
+                            ["complete"])
 
     def test_stage_functions_run_as_the_benchmark_calls_them(self):
         # The benchmark's dash-fine and dash-router rows call these functions
