@@ -32,18 +32,11 @@ constexpr double kLn2 = 0.6931471805599453;
 /// Elements per 16-byte cp.async.
 constexpr int64_t kChunk = 8;
 
-class FineAttentionEmitter {
+class FineAttentionEmitter : QueryShape {
 public:
   FineAttentionEmitter(ImplicitLocOpBuilder &b, const FineAttentionOperands &o)
-      : b(b), k(b), o(o) {
-    auto queryType = cast<MemRefType>(o.query.getType());
-    ArrayRef<int64_t> qShape = queryType.getShape();
-    batch = qShape[0];
-    heads = qShape[1];
-    seqLen = qShape[2];
-    headDim = qShape[3];
+      : QueryShape(o.query), b(b), k(b), o(o) {
     group = heads / cast<MemRefType>(o.key.getType()).getDimSize(1);
-    element = queryType.getElementType();
     rowStride = headDim + kChunk;
     tileBytes = kTileRows * rowStride * 2;
   }
@@ -83,8 +76,7 @@ private:
   ImplicitLocOpBuilder &b;
   KernelBuilder k;
   const FineAttentionOperands &o;
-  int64_t batch, heads, seqLen, headDim, group, rowStride, tileBytes;
-  Type element;
+  int64_t group, rowStride, tileBytes;
 
   // Values of the kernel body.
   Value thread, lane, warp, queryTile, head, kvHead, batchIndex, shared;

@@ -11,6 +11,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 namespace mlir::dash::nvgpu_kernels {
@@ -20,6 +21,21 @@ constexpr int64_t kTileRows = 64;
 constexpr int64_t kWarpSize = 32;
 constexpr int64_t kWarps = 4;
 constexpr int64_t kThreads = kWarps * kWarpSize;
+
+/// The sizes and element type of a query memref [B, H, N, D], which the
+/// kernel emitters take as members.
+struct QueryShape {
+  explicit QueryShape(Value query) {
+    auto type = cast<MemRefType>(query.getType());
+    batch = type.getDimSize(0);
+    heads = type.getDimSize(1);
+    seqLen = type.getDimSize(2);
+    headDim = type.getDimSize(3);
+    element = type.getElementType();
+  }
+  int64_t batch, heads, seqLen, headDim;
+  Type element;
+};
 
 class KernelBuilder {
 public:

@@ -57,16 +57,10 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 using P = arith::CmpFPredicate;
 
-class RouterEmitter {
+class RouterEmitter : QueryShape {
 public:
   RouterEmitter(ImplicitLocOpBuilder &b, const RouterOperands &o)
-      : b(b), k(b), o(o) {
-    auto queryType = cast<MemRefType>(o.query.getType());
-    ArrayRef<int64_t> qShape = queryType.getShape();
-    batch = qShape[0];
-    heads = qShape[1];
-    seqLen = qShape[2];
-    headDim = qShape[3];
+      : QueryShape(o.query), b(b), k(b), o(o) {
     ArrayRef<int64_t> sShape =
         cast<MemRefType>(o.summaries.getType()).getShape();
     kvHeads = sShape[1];
@@ -75,7 +69,6 @@ public:
     group = heads / kvHeads;
     tile = routerKernelTile(group, complete);
     warps = tile.warps;
-    element = queryType.getElementType();
     exponent = 1.0 / (o.alpha - 1.0);
   }
 
@@ -139,10 +132,8 @@ private:
   ImplicitLocOpBuilder &b;
   KernelBuilder k;
   const RouterOperands &o;
-  int64_t batch, heads, seqLen, headDim, kvHeads, complete, numBlocks, group,
-      warps;
+  int64_t kvHeads, complete, numBlocks, group, warps;
   RouterKernelTile tile;
-  Type element;
   double exponent;
 
   // Values of the kernel body.
