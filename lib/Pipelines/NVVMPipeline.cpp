@@ -45,6 +45,9 @@ void mlir::dash::buildNVVMPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createConvertParallelLoopToGpuPass());
   pm.addNestedPass<func::FuncOp>(createDashHostBuffersToGPU());
+  // Constants and index arithmetic move into the launches first, or the
+  // outlined kernels would take them as arguments and fold nothing.
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());

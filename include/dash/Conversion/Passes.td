@@ -115,12 +115,14 @@ def DashRouterToKernel : Pass<"dash-router-to-kernel",
 
 def DashSparseAttentionToKernel : Pass<"dash-sparse-attention-to-kernel",
                                         "::mlir::func::FuncOp"> {
-  let summary = "Send eligible dash.sparse_attention ops to the tensor-core kernels";
+  let summary = "Send eligible dash.sparse_attention(_grad) ops to the tensor-core kernels";
   let description = [{
     Replaces each `dash.sparse_attention` on tensors that the tensor-core
     kernels implement (bf16 or f16 operands, static shapes,
     `block_size = 64`, head dimension 64 or 128) by a
-    `dash.sparse_attention_kernel` on buffers: the operands through read-only
+    `dash.sparse_attention_kernel` on buffers, and each such
+    `dash.sparse_attention_grad` (O and dO of Q's type, f32 gradients) by a
+    `dash.sparse_attention_grad_kernel`: the operands through read-only
     `bufferization.to_buffer`, the results in fresh buffers returned through
     `bufferization.to_tensor`. Other ops are left for `dash-to-linalg`. Runs
     before one-shot bufferization; `dash-kernels-to-nvgpu` builds the kernels
@@ -153,12 +155,26 @@ def DashKernelsToNVGPU : Pass<"dash-kernels-to-nvgpu", "::mlir::func::FuncOp"> {
     product, as in FlashAttention), not only the queries that attend to it.
     A NaN in K reaches only the queries that attend to it.
 
+    Each `dash.sparse_attention_grad_kernel` becomes six kernels: a fill of
+    the bias gradient with zeros; the block lists, which also record which
+    tile selected which block; the inverse lists (for each key block, the
+    query tiles that selected it, compacted the same way); the dQ kernel
+    (one CTA per query head and tile over its block list: Delta = <dO, O>,
+    `S = Q K^T` and `dP = dO V^T` by mma, P from the forward's LSE,
+    `dS = P (dP - Delta)`, `dQ += dS K`, and each row's sum of dS over a
+    block added atomically to the bias gradient, since the G heads of a
+    group share it); and the dK/dV kernel (one CTA per KV head and key block
+    over its inverse list times the G heads: `S^T = K Q^T`, `dP^T = V dO^T`,
+    then `dV += P^T dO` and `dK += dS^T Q` with P^T and dS^T as A operands
+    straight from the accumulators; it owns its rows of dK and dV, so
+    without atomics).
+
     Each `dash.router_kernel` becomes two kernels: one splits the f32
     summaries into three 16-bit terms (of the query's type; their sum is the
     f32 value to within its last bit, so that tensor-core products keep f32
     routing logits), and the fused router. One CTA of the router takes a
     tile of tokens with all G heads of their KV group: its warps compute the
-    rows' logits with `nvvm.mma.sync` into shared memory; two lanes per row
+    rows' logits with `nvvm.mma.sync` into shared memory; eight lanes per row
     then solve entmax for tau by Newton steps from the left end of the
     bracket `[max x - 1, max x]` (monotone for alpha <= 2) until no step
     exceeds 1e-7; then one warp per token pools the G heads' probabilities

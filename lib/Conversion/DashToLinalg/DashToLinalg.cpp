@@ -457,7 +457,8 @@ struct DashToLinalgPass : mlir::dash::impl::DashToLinalgBase<DashToLinalgPass> {
     WalkResult left = getOperation()->walk([](Operation *op) {
       // Ops on buffers are kernels built by later passes.
       if (!isa<DashDialect>(op->getDialect()) ||
-          isa<SparseAttentionKernelOp, RouterKernelOp>(op))
+          isa<SparseAttentionKernelOp, SparseAttentionGradKernelOp,
+              RouterKernelOp>(op))
         return WalkResult::advance();
       op->emitOpError("could not be lowered by dash-to-linalg");
       return WalkResult::interrupt();

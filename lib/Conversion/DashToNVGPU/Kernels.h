@@ -13,8 +13,22 @@ namespace mlir::dash::nvgpu_kernels {
 /// the key blocks c <= t selected by at least one query of the tile
 /// (`logPrior [B, Hkv, N, M]` not `-inf`) in increasing order into
 /// `lists [B, Hkv, T, M]` (i32) and their number into `counts [B, Hkv, T]`.
+/// With `tileBlocks [B, Hkv, M, T]` (i8), also whether tile t selected block
+/// c, for every c <= t.
 void buildBlockListKernel(ImplicitLocOpBuilder &b, Value logPrior, Value lists,
-                          Value counts);
+                          Value counts, Value tileBlocks = Value());
+
+/// Emits a gpu.launch that writes, per (batch, KV head, key block c), the
+/// query tiles t >= c that selected it (`tileBlocks` of
+/// buildBlockListKernel) in increasing order into
+/// `inverseLists [B, Hkv, M, T]` (i32) and their number into
+/// `inverseCounts [B, Hkv, M]`.
+void buildInverseBlockListKernel(ImplicitLocOpBuilder &b, Value tileBlocks,
+                                 Value inverseLists, Value inverseCounts);
+
+/// Emits a gpu.launch that sets every element of the f32 `buffer`
+/// (identity layout, static shape) to `value`.
+void buildFillKernel(ImplicitLocOpBuilder &b, Value buffer, double value);
 
 /// The memrefs of one fine-attention launch (identity layouts, static
 /// shapes): `query, output [B, H, N, D]`, `key, value [B, Hkv, N, D]`,
@@ -29,6 +43,29 @@ struct FineAttentionOperands {
 /// block lists. Requires 64-token blocks, D in {64, 128}, 16-bit Q, K, V.
 void buildFineAttentionKernel(ImplicitLocOpBuilder &b,
                               const FineAttentionOperands &operands);
+
+/// The memrefs of one fine-attention gradient (identity layouts, static
+/// shapes): the forward's operands and results, `outputGrad` like `output`,
+/// the block lists of buildBlockListKernel and their inverse
+/// (buildInverseBlockListKernel), a `delta [B, H, N]` f32 scratch buffer,
+/// and the f32 gradients `queryGrad`, `keyGrad`, `valueGrad`,
+/// `logPriorGrad` (zero-filled before buildQueryGradKernel, which adds to
+/// it).
+struct FineAttentionGradOperands {
+  Value query, key, value, logPrior, output, lse, outputGrad;
+  Value lists, counts, inverseLists, inverseCounts, delta;
+  Value queryGrad, keyGrad, valueGrad, logPriorGrad;
+  double scale;
+};
+
+/// Emits the gpu.launch of dQ (spec B1), Delta and the bias gradient (B2).
+void buildQueryGradKernel(ImplicitLocOpBuilder &b,
+                          const FineAttentionGradOperands &operands);
+
+/// Emits the gpu.launch of dK and dV (spec B1); runs after
+/// buildQueryGradKernel, whose Delta it reads.
+void buildKeyValueGradKernel(ImplicitLocOpBuilder &b,
+                             const FineAttentionGradOperands &operands);
 
 /// The memrefs of one fused router (dash.router_kernel; identity layouts,
 /// static shapes) and its attributes: `query [B, H, N, D]` (bf16 or f16),

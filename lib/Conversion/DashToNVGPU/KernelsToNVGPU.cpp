@@ -2,8 +2,10 @@
 //
 // Builds the block-list and fine-attention kernels of each
 // dash.sparse_attention_kernel, with the block lists in temporary buffers,
-// and the summary-split and router kernels of each dash.router_kernel.
-// Runs after buffer deallocation, so it frees its temporaries itself.
+// the block lists, their inverse and the dQ and dK/dV kernels of each
+// dash.sparse_attention_grad_kernel, and the summary-split and router
+// kernels of each dash.router_kernel. Runs after buffer deallocation, so it
+// frees its temporaries itself.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,6 +27,31 @@ using namespace mlir::dash;
 
 namespace {
 
+/// Temporary buffers of a pattern's kernels.
+class Temporaries {
+public:
+  explicit Temporaries(ImplicitLocOpBuilder &b) : b(b) {}
+  /// Frees them after the kernels built so far.
+  void free() {
+    for (Value buffer : buffers)
+      memref::DeallocOp::create(b, buffer);
+  }
+  Value get(ArrayRef<int64_t> shape, Type elementType) {
+    buffers.push_back(
+        memref::AllocOp::create(b, MemRefType::get(shape, elementType)));
+    return buffers.back();
+  }
+
+private:
+  ImplicitLocOpBuilder &b;
+  SmallVector<Value> buffers;
+};
+
+/// Number of 64-query tiles of a log-prior [B, Hkv, N, M].
+int64_t queryTiles(MemRefType logPrior) {
+  return llvm::divideCeil(logPrior.getDimSize(2), nvgpu_kernels::kTileRows);
+}
+
 struct SparseAttentionKernelToNVGPU
     : OpRewritePattern<SparseAttentionKernelOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -33,18 +60,17 @@ struct SparseAttentionKernelToNVGPU
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     ArrayRef<int64_t> priorShape = op.getLogPrior().getType().getShape();
-    int64_t tiles = llvm::divideCeil(priorShape[2], nvgpu_kernels::kTileRows);
-    auto alloc = [&](ArrayRef<int64_t> shape) -> Value {
-      return memref::AllocOp::create(b, MemRefType::get(shape, b.getI32Type()));
-    };
+    int64_t tiles = queryTiles(op.getLogPrior().getType());
+    Temporaries temporaries(b);
     nvgpu_kernels::FineAttentionOperands operands;
     operands.query = op.getQuery();
     operands.key = op.getKey();
     operands.value = op.getValue();
     operands.logPrior = op.getLogPrior();
-    operands.lists =
-        alloc({priorShape[0], priorShape[1], tiles, priorShape[3]});
-    operands.counts = alloc({priorShape[0], priorShape[1], tiles});
+    operands.lists = temporaries.get(
+        {priorShape[0], priorShape[1], tiles, priorShape[3]}, b.getI32Type());
+    operands.counts = temporaries.get({priorShape[0], priorShape[1], tiles},
+                                      b.getI32Type());
     operands.output = op.getOutput();
     operands.lse = op.getLse();
     operands.scale =
@@ -52,8 +78,56 @@ struct SparseAttentionKernelToNVGPU
     nvgpu_kernels::buildBlockListKernel(b, operands.logPrior, operands.lists,
                                         operands.counts);
     nvgpu_kernels::buildFineAttentionKernel(b, operands);
-    memref::DeallocOp::create(b, operands.lists);
-    memref::DeallocOp::create(b, operands.counts);
+    temporaries.free();
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct SparseAttentionGradKernelToNVGPU
+    : OpRewritePattern<SparseAttentionGradKernelOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SparseAttentionGradKernelOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    ArrayRef<int64_t> priorShape = op.getLogPrior().getType().getShape();
+    int64_t batch = priorShape[0], kvHeads = priorShape[1],
+            blocks = priorShape[3];
+    int64_t tiles = queryTiles(op.getLogPrior().getType());
+    Type i32 = b.getI32Type();
+    Temporaries temporaries(b);
+    nvgpu_kernels::FineAttentionGradOperands operands;
+    operands.query = op.getQuery();
+    operands.key = op.getKey();
+    operands.value = op.getValue();
+    operands.logPrior = op.getLogPrior();
+    operands.output = op.getOutput();
+    operands.lse = op.getLse();
+    operands.outputGrad = op.getOutputGrad();
+    operands.lists = temporaries.get({batch, kvHeads, tiles, blocks}, i32);
+    operands.counts = temporaries.get({batch, kvHeads, tiles}, i32);
+    Value tileBlocks =
+        temporaries.get({batch, kvHeads, blocks, tiles}, b.getI8Type());
+    operands.inverseLists =
+        temporaries.get({batch, kvHeads, blocks, tiles}, i32);
+    operands.inverseCounts = temporaries.get({batch, kvHeads, blocks}, i32);
+    operands.delta =
+        temporaries.get(op.getLse().getType().getShape(), b.getF32Type());
+    operands.queryGrad = op.getQueryGrad();
+    operands.keyGrad = op.getKeyGrad();
+    operands.valueGrad = op.getValueGrad();
+    operands.logPriorGrad = op.getLogPriorGrad();
+    operands.scale =
+        resolveScale(op.getScaleAttr(), op.getQuery().getType().getDimSize(3));
+    nvgpu_kernels::buildFillKernel(b, operands.logPriorGrad, 0.0);
+    nvgpu_kernels::buildBlockListKernel(b, operands.logPrior, operands.lists,
+                                        operands.counts, tileBlocks);
+    nvgpu_kernels::buildInverseBlockListKernel(
+        b, tileBlocks, operands.inverseLists, operands.inverseCounts);
+    nvgpu_kernels::buildQueryGradKernel(b, operands);
+    nvgpu_kernels::buildKeyValueGradKernel(b, operands);
+    temporaries.free();
     rewriter.eraseOp(op);
     return success();
   }
@@ -71,8 +145,8 @@ struct RouterKernelToNVGPU : OpRewritePattern<RouterKernelOp> {
     nvgpu_kernels::RouterOperands operands;
     operands.query = op.getQuery();
     operands.summaries = op.getSummaries();
-    operands.parts = memref::AllocOp::create(
-        b, MemRefType::get(partsShape, queryType.getElementType()));
+    Temporaries temporaries(b);
+    operands.parts = temporaries.get(partsShape, queryType.getElementType());
     operands.logPrior = op.getLogPrior();
     operands.counts = op.getCounts();
     operands.blockSize = op.getBlockSize();
@@ -86,7 +160,7 @@ struct RouterKernelToNVGPU : OpRewritePattern<RouterKernelOp> {
     nvgpu_kernels::buildSummarySplitKernel(b, operands.summaries,
                                            operands.parts);
     nvgpu_kernels::buildRouterKernel(b, operands);
-    memref::DeallocOp::create(b, operands.parts);
+    temporaries.free();
     rewriter.eraseOp(op);
     return success();
   }
@@ -96,8 +170,8 @@ struct DashKernelsToNVGPUPass
     : dash::impl::DashKernelsToNVGPUBase<DashKernelsToNVGPUPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<SparseAttentionKernelToNVGPU, RouterKernelToNVGPU>(
-        &getContext());
+    patterns.add<SparseAttentionKernelToNVGPU, SparseAttentionGradKernelToNVGPU,
+                 RouterKernelToNVGPU>(&getContext());
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };

@@ -1,8 +1,9 @@
 //===- SparseAttentionToKernel.cpp - dash-sparse-attention-to-kernel ------===//
 //
-// Moves an eligible dash.sparse_attention from tensors to buffers before
-// bufferization, so that its kernels are built after buffer deallocation
-// (which rejects the asynchronous-copy and warp ops they contain).
+// Moves an eligible dash.sparse_attention or dash.sparse_attention_grad from
+// tensors to buffers before bufferization, so that its kernels are built
+// after buffer deallocation (which rejects the asynchronous-copy and warp ops
+// they contain).
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,7 +25,8 @@ using namespace mlir::dash;
 namespace {
 
 /// Why the tensor-core kernels cannot run `op`; empty if they can.
-std::string whyNotEligible(SparseAttentionOp op) {
+template <typename OpTy>
+std::string whyNotEligible(OpTy op) {
   for (Value v : op->getOperands())
     if (!cast<RankedTensorType>(v.getType()).hasStaticShape())
       return "dynamic shapes";
@@ -57,12 +59,47 @@ struct SparseAttentionToKernel : OpRewritePattern<SparseAttentionOp> {
   }
 };
 
+struct SparseAttentionGradToKernel : OpRewritePattern<SparseAttentionGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SparseAttentionGradOp op,
+                                PatternRewriter &rewriter) const override {
+    if (std::string reason = whyNotEligible(op); !reason.empty())
+      return rewriter.notifyMatchFailure(op, reason);
+    Type element = getElementTypeOrSelf(op.getQuery());
+    if (getElementTypeOrSelf(op.getOutput()) != element ||
+        getElementTypeOrSelf(op.getOutputGrad()) != element)
+      return rewriter.notifyMatchFailure(op, "O or dO of another type than Q");
+    for (Value grad : op.getResults())
+      if (!getElementTypeOrSelf(grad).isF32())
+        return rewriter.notifyMatchFailure(op, "gradients not in f32");
+    Location loc = op.getLoc();
+    auto input = [&](Value tensor) {
+      return readOnlyBuffer(rewriter, loc, tensor);
+    };
+    SmallVector<Value> grads;
+    for (Value result : op.getResults())
+      grads.push_back(resultBuffer(rewriter, loc, result));
+    SparseAttentionGradKernelOp::create(
+        rewriter, loc, input(op.getQuery()), input(op.getKey()),
+        input(op.getValue()), input(op.getLogPrior()), input(op.getOutput()),
+        input(op.getLse()), input(op.getOutputGrad()), grads[0], grads[1],
+        grads[2], grads[3], op.getBlockSize(), op.getScaleAttr());
+    SmallVector<Value> results;
+    for (auto [buffer, result] : llvm::zip(grads, op.getResults()))
+      results.push_back(resultTensor(rewriter, loc, buffer, result));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
 struct DashSparseAttentionToKernelPass
     : dash::impl::DashSparseAttentionToKernelBase<
           DashSparseAttentionToKernelPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<SparseAttentionToKernel>(&getContext());
+    patterns.add<SparseAttentionToKernel, SparseAttentionGradToKernel>(
+        &getContext());
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };

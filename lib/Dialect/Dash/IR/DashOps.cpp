@@ -352,6 +352,16 @@ LogicalResult BlockPriorOp::verify() {
 }
 
 /// Shapes and attributes shared by dash.sparse_attention and its gradient.
+/// Binds B, Hkv, N, M of a [B, Hkv, N, M] tensor (log-prior and its
+/// gradient).
+static ShapeChecker &bindPriorLike(ShapeChecker &c, StringRef name, Value v) {
+  return c.rank(name, v, 4)
+      .bind("B", name, v, 0)
+      .bind("Hkv", name, v, 1)
+      .bind("N", name, v, 2)
+      .bind("M", name, v, 3);
+}
+
 template <typename OpTy>
 static ShapeChecker &checkSparseAttention(ShapeChecker &c, OpTy op) {
   checkBlockSize(c, op.getBlockSize());
@@ -363,11 +373,7 @@ static ShapeChecker &checkSparseAttention(ShapeChecker &c, OpTy op) {
       .sameElementType("key", op.getKey(), "query", op.getQuery())
       .sameElementType("value", op.getValue(), "query", op.getQuery());
   deriveBlocks(c, op.getBlockSize());
-  c.rank("log_prior", op.getLogPrior(), 4)
-      .bind("B", "log_prior", op.getLogPrior(), 0)
-      .bind("Hkv", "log_prior", op.getLogPrior(), 1)
-      .bind("N", "log_prior", op.getLogPrior(), 2)
-      .bind("M", "log_prior", op.getLogPrior(), 3);
+  bindPriorLike(c, "log_prior", op.getLogPrior());
   return checkDefaultScale(c, op.getScaleAttr());
 }
 
@@ -388,18 +394,40 @@ LogicalResult SparseAttentionOp::verify() {
   return c.result();
 }
 
+/// What the tensor-core kernels of the fine attention and its gradient
+/// implement: static shapes and tensorCoreKernelLimits.
+template <typename OpTy>
+static ShapeChecker &checkKernelLimits(ShapeChecker &c, OpTy op) {
+  for (Value operand : op->getOperands())
+    c.require(cast<ShapedType>(operand.getType()).hasStaticShape(),
+              "the tensor-core kernels need static shapes");
+  std::string limits =
+      tensorCoreKernelLimits(op.getQuery().getType(), op.getBlockSize());
+  return c.require(limits.empty(), limits);
+}
+
 LogicalResult SparseAttentionKernelOp::verify() {
   ShapeChecker c(*this);
   checkSparseAttention(c, *this);
   c.sameElementType("output", getOutput(), "query", getQuery());
   bindQueryLike(c, "output", getOutput());
   bindRowLike(c, "lse", getLse());
-  for (Value operand : getOperation()->getOperands())
-    c.require(cast<ShapedType>(operand.getType()).hasStaticShape(),
-              "the tensor-core kernels need static shapes");
-  std::string limits =
-      tensorCoreKernelLimits(getQuery().getType(), getBlockSize());
-  return c.require(limits.empty(), limits).result();
+  return checkKernelLimits(c, *this).result();
+}
+
+LogicalResult SparseAttentionGradKernelOp::verify() {
+  ShapeChecker c(*this);
+  checkSparseAttention(c, *this);
+  c.sameElementType("output", getOutput(), "query", getQuery())
+      .sameElementType("output_grad", getOutputGrad(), "query", getQuery());
+  bindQueryLike(c, "output", getOutput());
+  bindRowLike(c, "lse", getLse());
+  bindQueryLike(c, "output_grad", getOutputGrad());
+  bindQueryLike(c, "query_grad", getQueryGrad());
+  bindKeyLike(c, "key_grad", getKeyGrad());
+  bindKeyLike(c, "value_grad", getValueGrad());
+  bindPriorLike(c, "log_prior_grad", getLogPriorGrad());
+  return checkKernelLimits(c, *this).result();
 }
 
 std::string mlir::dash::tensorCoreKernelLimits(ShapedType query,
@@ -510,11 +538,7 @@ LogicalResult SparseAttentionGradOp::verify() {
   bindQueryLike(c, "query_grad_init", getQueryGradInit());
   bindKeyLike(c, "key_grad_init", getKeyGradInit());
   bindKeyLike(c, "value_grad_init", getValueGradInit());
-  return c.rank("log_prior_grad_init", getLogPriorGradInit(), 4)
-      .bind("B", "log_prior_grad_init", getLogPriorGradInit(), 0)
-      .bind("Hkv", "log_prior_grad_init", getLogPriorGradInit(), 1)
-      .bind("N", "log_prior_grad_init", getLogPriorGradInit(), 2)
-      .bind("M", "log_prior_grad_init", getLogPriorGradInit(), 3)
+  return bindPriorLike(c, "log_prior_grad_init", getLogPriorGradInit())
       .result();
 }
 

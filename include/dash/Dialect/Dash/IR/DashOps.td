@@ -349,6 +349,64 @@ def Dash_SparseAttentionKernelOp : Dash_Op<"sparse_attention_kernel"> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// dash.sparse_attention_grad_kernel (spec B1, B2 on buffers)
+//===----------------------------------------------------------------------===//
+
+def Dash_SparseAttentionGradKernelOp : Dash_Op<"sparse_attention_grad_kernel"> {
+  let summary = "dash.sparse_attention_grad on buffers, for the tensor-core kernels";
+  let description = [{
+    The gradient of the fine attention (spec B1, B2) on buffers, with the
+    limits of `dash.sparse_attention_kernel` (bf16 or f16 `query`, `key`,
+    `value`, `output` and `output_grad`, static shapes, `block_size = 64`,
+    head dimension 64 or 128) and f32 gradients.
+    `dash-sparse-attention-to-kernel` creates it from an eligible
+    `dash.sparse_attention_grad`; `dash-kernels-to-nvgpu` builds its
+    kernels: a dQ kernel over each query tile's selected blocks that also
+    sums the bias gradient, and a dK/dV kernel over, for each key block, the
+    query tiles that selected it.
+
+    Writes every element of its four results: `query_grad [B, H, N, D]`,
+    `key_grad, value_grad [B, Hkv, N, D]`, `log_prior_grad [B, Hkv, N, M]`
+    (zero where the log-prior is `-inf`).
+
+    ```mlir
+    dash.sparse_attention_grad_kernel
+        ins(%q, %k, %v, %prior, %o, %lse, %do : memref<1x8x256x64xbf16>,
+            memref<1x2x256x64xbf16>, memref<1x2x256x64xbf16>,
+            memref<1x2x256x4xf32>, memref<1x8x256x64xbf16>,
+            memref<1x8x256xf32>, memref<1x8x256x64xbf16>)
+        outs(%dq, %dk, %dv, %dl : memref<1x8x256x64xf32>,
+             memref<1x2x256x64xf32>, memref<1x2x256x64xf32>,
+             memref<1x2x256x4xf32>)
+        {block_size = 64}
+    ```
+  }];
+  let arguments = (ins Arg<Dash_HalfMemRef4, "", [MemRead]>:$query,
+                       Arg<Dash_HalfMemRef4, "", [MemRead]>:$key,
+                       Arg<Dash_HalfMemRef4, "", [MemRead]>:$value,
+                       Arg<MemRefRankOf<[F32], [4]>, "", [MemRead]>:$log_prior,
+                       Arg<Dash_HalfMemRef4, "", [MemRead]>:$output,
+                       Arg<MemRefRankOf<[F32], [3]>, "", [MemRead]>:$lse,
+                       Arg<Dash_HalfMemRef4, "", [MemRead]>:$output_grad,
+                       Arg<MemRefRankOf<[F32], [4]>, "", [MemWrite]>:$query_grad,
+                       Arg<MemRefRankOf<[F32], [4]>, "", [MemWrite]>:$key_grad,
+                       Arg<MemRefRankOf<[F32], [4]>, "", [MemWrite]>:$value_grad,
+                       Arg<MemRefRankOf<[F32], [4]>, "", [MemWrite]>:$log_prior_grad,
+                       Dash_BlockSizeAttr:$block_size,
+                       OptionalAttr<F64Attr>:$scale);
+  let assemblyFormat = [{
+    `ins` `(` $query `,` $key `,` $value `,` $log_prior `,` $output `,` $lse `,`
+      $output_grad `:` type($query) `,` type($key) `,` type($value) `,`
+      type($log_prior) `,` type($output) `,` type($lse) `,`
+      type($output_grad) `)`
+    `outs` `(` $query_grad `,` $key_grad `,` $value_grad `,` $log_prior_grad `:`
+      type($query_grad) `,` type($key_grad) `,` type($value_grad) `,`
+      type($log_prior_grad) `)` attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
 include "dash/Dialect/Dash/IR/DashGradOps.td"
 
 #endif // DASH_DIALECT_DASH_IR_DASHOPS_TD

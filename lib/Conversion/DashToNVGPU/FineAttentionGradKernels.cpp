@@ -1,0 +1,413 @@
+//===- FineAttentionGradKernels.cpp - Tensor-core fine-attention backward -===//
+//
+// FlashAttention-2's backward with the log-prior (spec B1, B2), as two
+// kernels over the selected blocks only:
+// - dQ: one CTA per (batch, query head, 64-query tile) walks the tile's block
+//   list, as the forward does; warp w owns query rows 16w .. 16w + 15. It
+//   also computes Delta = <dO, O> of its rows (kept for the dK/dV kernel) and
+//   adds each row's sum of dS over a block to the bias gradient, atomically
+//   since the G heads of a group share it.
+// - dK/dV: one CTA per (batch, KV head, key block) walks, for every head of
+//   the group, the query tiles that selected the block (the inverse lists);
+//   warp w owns keys 16w .. 16w + 15 and works on S^T, so that P^T and dS^T
+//   are A operands of dV += P^T dO and dK += dS^T Q without shared memory.
+//   Each CTA owns its rows of dK and dV: no atomics.
+// Both recompute P from the forward's LSE and prefetch the next tile with
+// cp.async while computing the current one.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Kernels.h"
+#include "TileEmitter.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <limits>
+
+namespace mlir::dash::nvgpu_kernels {
+namespace {
+
+/// Keys (dQ) and queries (dK/dV) per step of the inner loops.
+constexpr int64_t kKeyChunk = 32;
+constexpr int64_t kQueryChunk = 32;
+
+class GradEmitter : protected TileEmitter {
+public:
+  GradEmitter(ImplicitLocOpBuilder &b, const FineAttentionGradOperands &o)
+      : TileEmitter(b, o.query), o(o) {
+    kvHeads = cast<MemRefType>(o.key.getType()).getDimSize(1);
+    group = heads / kvHeads;
+    tiles = llvm::divideCeil(seqLen, kTileRows);
+    blocks = cast<MemRefType>(o.logPrior.getType()).getDimSize(3);
+    kSteps = headDim / 16;
+  }
+
+protected:
+  /// p = exp2(s log2(e) scale + bias) unless `masked`, and
+  /// dS = p (dp - delta), in place of s and dp.
+  void probabilityAndGradient(Value &score, Value &dProb, Value bias,
+                              Value delta, Value masked) {
+    Value p = math::Exp2Op::create(
+        b, math::FmaOp::create(b, score, k.f32(o.scale * kLog2E), bias));
+    score = k.select(masked, k.f32(0.0), p);
+    dProb = k.fmul(score, k.fsub(dProb, delta));
+  }
+
+  /// Stores the f32 accumulators of the lane's row `r` (times `factor`)
+  /// into `dst[batch, head, row, :]`.
+  void storeRow(const Accumulators &acc, int64_t r, double factor, Value dst,
+                Value head, Value row) {
+    for (size_t j = 0; j < acc.size(); ++j) {
+      Value pair = vector::FromElementsOp::create(
+          b, VectorType::get({2}, b.getF32Type()),
+          ValueRange{k.fmul(acc[j][2 * r], k.f32(factor)),
+                     k.fmul(acc[j][2 * r + 1], k.f32(factor))});
+      vector::StoreOp::create(b, pair, dst,
+                              ValueRange{batchIndex, head, row,
+                                         k.add(pairColumn, j * 8)});
+    }
+  }
+
+  const FineAttentionGradOperands &o;
+  int64_t kvHeads, group, tiles, blocks, kSteps;
+};
+
+//===----------------------------------------------------------------------===//
+// dQ, Delta and the bias gradient
+//===----------------------------------------------------------------------===//
+
+class QueryGradEmitter : GradEmitter {
+public:
+  using GradEmitter::GradEmitter;
+  void emit();
+
+private:
+  /// Delta of the tile's rows: two threads a row, into `deltas` (shared)
+  /// and o.delta.
+  void computeDeltas(Value head, Value rowBegin, Value deltas);
+
+  Value kvHead;
+};
+
+void QueryGradEmitter::computeDeltas(Value head, Value rowBegin,
+                                     Value deltas) {
+  Value row = k.div(thread, 2), part = k.rem(thread, 2);
+  Value globalRow = k.add(rowBegin, row);
+  Value inside = k.ult(globalRow, k.idx(seqLen));
+  Value clamped = k.min(globalRow, k.idx(seqLen - 1));
+  auto vectorType = VectorType::get({8}, element);
+  auto wideType = VectorType::get({8}, b.getF32Type());
+  Value sum = k.f32(0.0);
+  int64_t half = headDim / 2;
+  for (int64_t i = 0; i < half / 8; ++i) {
+    Value column = k.add(k.mul(part, half), i * 8);
+    auto load = [&](Value source) -> Value {
+      Value v = vector::LoadOp::create(
+          b, vectorType, source, ValueRange{batchIndex, head, clamped, column});
+      return arith::ExtFOp::create(b, wideType, v);
+    };
+    Value product = k.fmul(load(o.output), load(o.outputGrad));
+    sum = k.fadd(sum, vector::ReductionOp::create(
+                          b, vector::CombiningKind::ADD, product));
+  }
+  sum = k.fadd(sum, gpu::ShuffleOp::create(b, sum, 1, kWarpSize,
+                                           gpu::ShuffleMode::XOR)
+                        .getShuffleResult());
+  sum = k.select(inside, sum, k.f32(0.0));
+  k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, part, k.idx(0)),
+           [&] {
+             memref::StoreOp::create(b, sum, deltas, ValueRange{row});
+             k.ifThen(inside, [&] {
+               memref::StoreOp::create(
+                   b, sum, o.delta, ValueRange{batchIndex, head, globalRow});
+             });
+           });
+}
+
+void QueryGradEmitter::emit() {
+  OpBuilder::InsertionGuard guard(b);
+  // Slots: Q, dO, K (2 buffers), V (2 buffers); then Delta of the rows.
+  beginKernel("dash_sparse_attention_grad_query", {tiles, heads, batch},
+              /*tiles=*/6, /*extraBytes=*/kTileRows * 4);
+  Value queryTile = k.blockId(gpu::Dimension::x);
+  Value head = k.blockId(gpu::Dimension::y);
+  kvHead = k.div(head, group);
+  Value rowBegin = k.mul(queryTile, kTileRows);
+  Value numListed = arith::IndexCastOp::create(
+      b, b.getIndexType(),
+      memref::LoadOp::create(b, o.counts,
+                             ValueRange{batchIndex, kvHead, queryTile}));
+  auto listedBlock = [&](Value position) {
+    return listEntry(o.lists, kvHead, queryTile, position, tiles - 1);
+  };
+  auto copyBlock = [&](Value block, Value buffer,
+                       SmallVectorImpl<Value> &tokens) {
+    copyKeyValue(o.key, o.value, kvHead, block, tile(k.add(buffer, 2)),
+                 tile(k.add(buffer, 4)), tokens);
+  };
+
+  SmallVector<Value> tokens;
+  copyRows(o.query, head, rowBegin, tile(0), tokens);
+  copyRows(o.outputGrad, head, rowBegin, tile(1), tokens);
+  copyBlock(listedBlock(k.idx(0)), k.idx(0), tokens);
+  Value pending = commit(tokens);
+  Value deltas = sharedFloats(k.idx(0), kTileRows);
+  computeDeltas(head, rowBegin, deltas);
+  waitAndSync(pending, 0);
+
+  Value rows[2], deltaOf[2], lseLog2[2];
+  for (int64_t r = 0; r < 2; ++r) {
+    rows[r] = k.add(rowBegin, laneRow[r]);
+    deltaOf[r] = memref::LoadOp::create(b, deltas, ValueRange{laneRow[r]});
+    Value lse = memref::LoadOp::create(
+        b, o.lse,
+        ValueRange{batchIndex, head, k.min(rows[r], k.idx(seqLen - 1))});
+    lseLog2[r] = k.fmul(lse, k.f32(kLog2E));
+  }
+  auto queryOperand = [&](int64_t s) { return aOperand(k.idx(0), s * 16); };
+  auto outputGradOperand = [&](int64_t s) {
+    return aOperand(k.idx(1), s * 16);
+  };
+  Value negInf = k.f32(-std::numeric_limits<double>::infinity());
+
+  SmallVector<Value> inits;
+  flatten(zeros(headDim / 8), inits);
+  ValueRange finals = k.forLoop(
+      k.idx(0), numListed, inits,
+      [&](Value position, ValueRange carried) -> SmallVector<Value> {
+        Value buffer = k.rem(position, 2);
+        Value next = k.add(position, 1);
+        waitAndSync(commitIf(k.ult(next, numListed),
+                             [&](SmallVectorImpl<Value> &t) {
+                               copyBlock(listedBlock(next),
+                                         k.sub(k.idx(1), buffer), t);
+                             }),
+                    1);
+        Value block = listedBlock(position);
+        Value keys = k.add(buffer, 2), values = k.add(buffer, 4);
+
+        Value prior[2], bias[2], rowSum[2];
+        for (int64_t r = 0; r < 2; ++r) {
+          prior[r] = memref::LoadOp::create(
+              b, o.logPrior,
+              ValueRange{batchIndex, kvHead, k.min(rows[r], k.idx(seqLen - 1)),
+                         block});
+          bias[r] = k.fsub(k.fmul(prior[r], k.f32(kLog2E)), lseLog2[r]);
+          rowSum[r] = k.f32(0.0);
+        }
+        Accumulators queryGrad = unflatten(carried);
+        Value keyBase = k.add(k.mul(block, kTileRows), pairColumn);
+        // Chunks of the block's keys bound the registers of S and dP.
+        for (int64_t chunk = 0; chunk < kTileRows / kKeyChunk; ++chunk) {
+          int64_t first = chunk * kKeyChunk;
+          // S = Q K^T and dP = dO V^T for the warp's 16 rows.
+          Accumulators scores = zeros(kKeyChunk / 8),
+                       dProbs = zeros(kKeyChunk / 8);
+          mmaTransposedB(scores, queryOperand, keys, first, kSteps);
+          mmaTransposedB(dProbs, outputGradOperand, values, first, kSteps);
+          for (int64_t r = 0; r < 2; ++r)
+            for (int64_t j = 0; j < kKeyChunk / 8; ++j)
+              for (int64_t e = 0; e < 2; ++e) {
+                Value masked = arith::CmpIOp::create(
+                    b, arith::CmpIPredicate::ugt,
+                    k.add(keyBase, first + j * 8 + e), rows[r]);
+                probabilityAndGradient(scores[j][2 * r + e],
+                                       dProbs[j][2 * r + e], bias[r],
+                                       deltaOf[r], masked);
+                rowSum[r] = k.fadd(rowSum[r], dProbs[j][2 * r + e]);
+              }
+          // dQ += dS K.
+          mmaB(
+              queryGrad,
+              [&](int64_t s) { return accumulatorsAsA(dProbs, s); }, keys,
+              first, kKeyChunk / 16);
+        }
+
+        for (int64_t r = 0; r < 2; ++r) {
+          Value sum = k.quadReduce(
+              rowSum[r], [&](Value x, Value y) { return k.fadd(x, y); });
+          // Blocks this row did not select get no gradient (and no atomic);
+          // `une` lets a NaN prior through.
+          Value selected = arith::AndIOp::create(
+              b, k.fcmp(arith::CmpFPredicate::UNE, prior[r], negInf),
+              arith::AndIOp::create(
+                  b, k.ult(rows[r], k.idx(seqLen)),
+                  arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                        k.rem(lane, 4), k.idx(0))));
+          k.ifThen(selected, [&] {
+            memref::AtomicRMWOp::create(
+                b, arith::AtomicRMWKind::addf, sum, o.logPriorGrad,
+                ValueRange{batchIndex, kvHead, rows[r], block});
+          });
+        }
+        gpu::BarrierOp::create(b);
+        SmallVector<Value> results;
+        flatten(queryGrad, results);
+        return results;
+      });
+
+  Accumulators queryGrad = unflatten(finals);
+  for (int64_t r = 0; r < 2; ++r)
+    k.ifThen(k.ult(rows[r], k.idx(seqLen)), [&] {
+      storeRow(queryGrad, r, o.scale, o.queryGrad, head, rows[r]);
+    });
+  gpu::TerminatorOp::create(b);
+}
+
+//===----------------------------------------------------------------------===//
+// dK and dV
+//===----------------------------------------------------------------------===//
+
+class KeyValueGradEmitter : GradEmitter {
+public:
+  using GradEmitter::GradEmitter;
+  void emit();
+
+private:
+  /// Shared f32 arrays of buffer `buffer`: 0 the log-prior of the tile's
+  /// rows for this block, 1 their LSE, 2 their Delta. One entry a thread
+  /// (128), of which the first 64 are the rows.
+  Value rowArray(Value buffer, int64_t which) {
+    return sharedFloats(
+        k.mul(k.add(k.mul(buffer, 3), which), kThreads * 4), kThreads);
+  }
+  /// The query tile and head of iteration `iteration` (list position major).
+  std::pair<Value, Value> tileAndHead(Value iteration) {
+    Value position = k.div(iteration, group);
+    Value head = k.add(k.mul(kvHead, group), k.rem(iteration, group));
+    return {listEntry(o.inverseLists, kvHead, block, position, tiles - 1),
+            head};
+  }
+  void copyIteration(Value iteration, Value buffer,
+                     SmallVectorImpl<Value> &tokens);
+
+  Value kvHead, block;
+};
+
+void KeyValueGradEmitter::copyIteration(Value iteration, Value buffer,
+                                        SmallVectorImpl<Value> &tokens) {
+  auto [queryTile, head] = tileAndHead(iteration);
+  Value rowBase = k.mul(queryTile, kTileRows);
+  copyRows(o.query, head, rowBase, tile(k.add(buffer, 2)), tokens);
+  copyRows(o.outputGrad, head, rowBase, tile(k.add(buffer, 4)), tokens);
+  Value row = k.add(rowBase, k.rem(thread, kTileRows));
+  Value inside = arith::AndIOp::create(b, k.ult(thread, k.idx(kTileRows)),
+                                       k.ult(row, k.idx(seqLen)));
+  Value clamped = k.min(row, k.idx(seqLen - 1));
+  copyFloat(o.logPrior, {batchIndex, kvHead, clamped, block}, inside,
+            rowArray(buffer, 0), thread, tokens);
+  copyFloat(o.lse, {batchIndex, head, clamped}, inside, rowArray(buffer, 1),
+            thread, tokens);
+  copyFloat(o.delta, {batchIndex, head, clamped}, inside, rowArray(buffer, 2),
+            thread, tokens);
+}
+
+void KeyValueGradEmitter::emit() {
+  OpBuilder::InsertionGuard guard(b);
+  // Slots: K, V, Q (2 buffers), dO (2 buffers); then the row arrays.
+  beginKernel("dash_sparse_attention_grad_key_value", {blocks, kvHeads, batch},
+              /*tiles=*/6, /*extraBytes=*/2 * 3 * kThreads * 4);
+  block = k.blockId(gpu::Dimension::x);
+  kvHead = k.blockId(gpu::Dimension::y);
+  Value keyBegin = k.mul(block, kTileRows);
+  Value numListed = arith::IndexCastOp::create(
+      b, b.getIndexType(),
+      memref::LoadOp::create(b, o.inverseCounts,
+                             ValueRange{batchIndex, kvHead, block}));
+  Value iterations = k.mul(numListed, group);
+
+  SmallVector<Value> tokens;
+  copyKeyValue(o.key, o.value, kvHead, block, tile(0), tile(1), tokens);
+  copyIteration(k.idx(0), k.idx(0), tokens);
+  waitAndSync(commit(tokens), 0);
+
+  Value keyRows[2] = {k.add(keyBegin, laneRow[0]),
+                      k.add(keyBegin, laneRow[1])};
+  auto keyOperand = [&](int64_t s) { return aOperand(k.idx(0), s * 16); };
+  auto valueOperand = [&](int64_t s) { return aOperand(k.idx(1), s * 16); };
+  int64_t outTiles = headDim / 8;
+
+  SmallVector<Value> inits;
+  flatten(zeros(2 * outTiles), inits);
+  ValueRange finals = k.forLoop(
+      k.idx(0), iterations, inits,
+      [&](Value iteration, ValueRange carried) -> SmallVector<Value> {
+        Value buffer = k.rem(iteration, 2);
+        Value next = k.add(iteration, 1);
+        waitAndSync(commitIf(k.ult(next, iterations),
+                             [&](SmallVectorImpl<Value> &t) {
+                               copyIteration(next, k.sub(k.idx(1), buffer), t);
+                             }),
+                    1);
+        Value rowBase = k.mul(tileAndHead(iteration).first, kTileRows);
+        Value queries = k.add(buffer, 2), outputGrads = k.add(buffer, 4);
+        Value priors = rowArray(buffer, 0), lses = rowArray(buffer, 1),
+              deltas = rowArray(buffer, 2);
+        Accumulators keyGrad = unflatten(carried.take_front(4 * outTiles));
+        Accumulators valueGrad = unflatten(carried.drop_front(4 * outTiles));
+
+        // Chunks of the tile's queries bound the registers of S^T and dP^T.
+        for (int64_t chunk = 0; chunk < kTileRows / kQueryChunk; ++chunk) {
+          int64_t first = chunk * kQueryChunk;
+          Accumulators scores = zeros(kQueryChunk / 8),
+                       dProbs = zeros(kQueryChunk / 8);
+          mmaTransposedB(scores, keyOperand, queries, first, kSteps);
+          mmaTransposedB(dProbs, valueOperand, outputGrads, first, kSteps);
+          for (int64_t j = 0; j < kQueryChunk / 8; ++j)
+            for (int64_t e = 0; e < 2; ++e) {
+              Value column = k.add(pairColumn, first + j * 8 + e);
+              Value query = k.add(rowBase, column);
+              Value prior = memref::LoadOp::create(b, priors, ValueRange{column});
+              Value lse = memref::LoadOp::create(b, lses, ValueRange{column});
+              Value delta = memref::LoadOp::create(b, deltas, ValueRange{column});
+              Value bias = k.fmul(k.fsub(prior, lse), k.f32(kLog2E));
+              Value outside = arith::CmpIOp::create(
+                  b, arith::CmpIPredicate::uge, query, k.idx(seqLen));
+              for (int64_t r = 0; r < 2; ++r) {
+                Value masked = arith::OrIOp::create(
+                    b, outside, k.ult(query, keyRows[r]));
+                probabilityAndGradient(scores[j][2 * r + e],
+                                       dProbs[j][2 * r + e], bias, delta,
+                                       masked);
+              }
+            }
+          // dV += P^T dO and dK += dS^T Q over these queries.
+          mmaB(
+              valueGrad, [&](int64_t s) { return accumulatorsAsA(scores, s); },
+              outputGrads, first, kQueryChunk / 16);
+          mmaB(
+              keyGrad, [&](int64_t s) { return accumulatorsAsA(dProbs, s); },
+              queries, first, kQueryChunk / 16);
+        }
+        gpu::BarrierOp::create(b);
+        SmallVector<Value> results;
+        flatten(keyGrad, results);
+        flatten(valueGrad, results);
+        return results;
+      });
+
+  Accumulators keyGrad = unflatten(finals.take_front(4 * outTiles));
+  Accumulators valueGrad = unflatten(finals.drop_front(4 * outTiles));
+  for (int64_t r = 0; r < 2; ++r)
+    k.ifThen(k.ult(keyRows[r], k.idx(seqLen)), [&] {
+      storeRow(keyGrad, r, o.scale, o.keyGrad, kvHead, keyRows[r]);
+      storeRow(valueGrad, r, 1.0, o.valueGrad, kvHead, keyRows[r]);
+    });
+  gpu::TerminatorOp::create(b);
+}
+
+} // namespace
+
+void buildQueryGradKernel(ImplicitLocOpBuilder &b,
+                          const FineAttentionGradOperands &operands) {
+  QueryGradEmitter(b, operands).emit();
+}
+
+void buildKeyValueGradKernel(ImplicitLocOpBuilder &b,
+                             const FineAttentionGradOperands &operands) {
+  KeyValueGradEmitter(b, operands).emit();
+}
+
+} // namespace mlir::dash::nvgpu_kernels

@@ -1,0 +1,211 @@
+//===- TileEmitter.cpp - Shared-memory tiles and mma fragments ------------===//
+
+#include "TileEmitter.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+namespace mlir::dash::nvgpu_kernels {
+
+/// Elements per 16-byte cp.async.
+constexpr int64_t kChunk = 8;
+
+static gpu::AddressSpaceAttr workgroup(MLIRContext *context) {
+  return gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Workgroup);
+}
+
+TileEmitter::TileEmitter(ImplicitLocOpBuilder &b, Value query)
+    : QueryShape(query), b(b), k(b) {
+  rowStride = headDim + kChunk;
+  tileBytes = kTileRows * rowStride * 2;
+}
+
+void TileEmitter::beginKernel(StringRef name, ArrayRef<int64_t> grid,
+                              int64_t tiles, int64_t extraBytes) {
+  tileCount = tiles;
+  auto launch =
+      k.launch(name, grid, kThreads, tiles * tileBytes + extraBytes);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  thread = k.threadId();
+  lane = k.rem(thread, kWarpSize);
+  warp = k.div(thread, kWarpSize);
+  batchIndex = k.blockId(gpu::Dimension::z);
+  shared = gpu::DynamicSharedMemoryOp::create(
+      b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
+                         workgroup(b.getContext())));
+  Value matrix = k.div(lane, 8);
+  matrixRow = k.rem(lane, 8);
+  lowHalf = k.mul(k.rem(matrix, 2), 8);
+  highHalf = k.mul(k.div(matrix, 2), 8);
+  pairColumn = k.mul(k.rem(lane, 4), 2);
+  laneRow[0] = k.add(k.mul(warp, 16), k.div(lane, 4));
+  laneRow[1] = k.add(laneRow[0], 8);
+  auto byteOffset = [&](Value row, Value column) {
+    return k.mul(k.add(k.mul(row, rowStride), column), 2);
+  };
+  aLaneOffset = byteOffset(k.add(k.add(k.mul(warp, 16), lowHalf), matrixRow),
+                           highHalf);
+  kMajorLaneOffset = byteOffset(k.add(lowHalf, matrixRow), highHalf);
+  nMajorLaneOffset = byteOffset(k.add(highHalf, matrixRow), lowHalf);
+}
+
+Value TileEmitter::tile(Value slot) {
+  auto type = MemRefType::get({kTileRows, rowStride}, element, AffineMap(),
+                              workgroup(b.getContext()));
+  return memref::ViewOp::create(b, type, shared, k.mul(slot, tileBytes),
+                                ValueRange());
+}
+
+Value TileEmitter::sharedFloats(Value offset, int64_t count) {
+  auto type = MemRefType::get({count}, b.getF32Type(), AffineMap(),
+                              workgroup(b.getContext()));
+  return memref::ViewOp::create(b, type, shared,
+                                k.add(offset, tileCount * tileBytes),
+                                ValueRange());
+}
+
+void TileEmitter::copyRows(Value source, Value head, Value rowBase, Value dst,
+                           SmallVectorImpl<Value> &tokens) {
+  int64_t chunksPerRow = headDim / kChunk;
+  Value lastRow = k.idx(seqLen - 1);
+  for (int64_t i = 0; i < kTileRows * chunksPerRow / kThreads; ++i) {
+    Value chunk = k.add(thread, i * kThreads);
+    Value row = k.div(chunk, chunksPerRow);
+    Value column = k.mul(k.rem(chunk, chunksPerRow), kChunk);
+    Value globalRow = k.add(rowBase, row);
+    Value inside = k.ult(globalRow, k.idx(seqLen));
+    Value count = k.select(inside, k.idx(kChunk), k.idx(0));
+    tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+        b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), dst,
+        ValueRange{row, column}, source,
+        ValueRange{batchIndex, head, k.min(globalRow, lastRow), column},
+        b.getIndexAttr(kChunk), count, b.getUnitAttr()));
+  }
+}
+
+void TileEmitter::copyFloat(Value source, ValueRange indices, Value inside,
+                            Value dst, Value position,
+                            SmallVectorImpl<Value> &tokens) {
+  tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+      b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), dst,
+      ValueRange{position}, source, indices, b.getIndexAttr(1),
+      k.select(inside, k.idx(1), k.idx(0)), /*bypassL1=*/UnitAttr()));
+}
+
+Value TileEmitter::commit(ValueRange tokens) {
+  return nvgpu::DeviceAsyncCreateGroupOp::create(
+      b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), tokens);
+}
+
+void TileEmitter::waitAndSync(Value group, int32_t pending) {
+  nvgpu::DeviceAsyncWaitOp::create(b, group, b.getI32IntegerAttr(pending));
+  gpu::BarrierOp::create(b);
+}
+
+Value TileEmitter::commitIf(
+    Value condition, function_ref<void(SmallVectorImpl<Value> &)> copies) {
+  Type tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  return k.ifThenElse(
+      condition, tokenType,
+      [&]() -> SmallVector<Value> {
+        SmallVector<Value> tokens;
+        copies(tokens);
+        return {commit(tokens)};
+      },
+      [&]() -> SmallVector<Value> { return {commit({})}; })[0];
+}
+
+Value TileEmitter::listEntry(Value lists, Value head, Value owner,
+                             Value position, int64_t last) {
+  Value entry = memref::LoadOp::create(
+      b, lists, ValueRange{batchIndex, head, owner, position});
+  return k.min(arith::IndexCastOp::create(b, b.getIndexType(), entry),
+               k.idx(last));
+}
+
+SmallVector<Value> TileEmitter::loadMatrices(Value slot, Value laneOffset,
+                                             int64_t row, int64_t column,
+                                             bool transpose) {
+  auto type = MemRefType::get({kTileRows, rowStride}, element, AffineMap(),
+                              workgroup(b.getContext()));
+  Value view = memref::ViewOp::create(
+      b, type, shared, k.add(k.mul(slot, tileBytes), laneOffset), ValueRange());
+  Value pairs = nvgpu::LdMatrixOp::create(
+      b, VectorType::get({4, 2}, element), view,
+      ValueRange{k.idx(row), k.idx(column)}, transpose, /*numTiles=*/4);
+  return k.registers(pairs);
+}
+
+SmallVector<Value> TileEmitter::aOperand(Value slot, int64_t column) {
+  return loadMatrices(slot, aLaneOffset, 0, column, /*transpose=*/false);
+}
+
+void TileEmitter::mmaTransposedB(Accumulators &acc,
+                                 function_ref<SmallVector<Value>(int64_t)> a,
+                                 Value bSlot, int64_t nBase, int64_t kSteps) {
+  for (int64_t s = 0; s < kSteps; ++s) {
+    SmallVector<Value> aRegs = a(s);
+    for (int64_t pair = 0; pair < static_cast<int64_t>(acc.size()) / 2;
+         ++pair) {
+      // Matrices: n 0-7 x k 0-7, n 0-7 x k 8-15, then n 8-15.
+      SmallVector<Value> regs =
+          loadMatrices(bSlot, nMajorLaneOffset, nBase + pair * 16, s * 16,
+                       /*transpose=*/false);
+      acc[2 * pair] =
+          k.mma(aRegs, {regs[0], regs[1]}, acc[2 * pair], element);
+      acc[2 * pair + 1] =
+          k.mma(aRegs, {regs[2], regs[3]}, acc[2 * pair + 1], element);
+    }
+  }
+}
+
+void TileEmitter::mmaB(Accumulators &acc,
+                       function_ref<SmallVector<Value>(int64_t)> a,
+                       Value bSlot, int64_t kBase, int64_t kSteps) {
+  for (int64_t s = 0; s < kSteps; ++s) {
+    SmallVector<Value> aRegs = a(s);
+    for (int64_t pair = 0; pair < static_cast<int64_t>(acc.size()) / 2;
+         ++pair) {
+      // Transposed matrices: k 0-7 x n 0-7, k 8-15 x n 0-7, then n 8-15.
+      SmallVector<Value> regs =
+          loadMatrices(bSlot, kMajorLaneOffset, kBase + s * 16, pair * 16,
+                       /*transpose=*/true);
+      acc[2 * pair] =
+          k.mma(aRegs, {regs[0], regs[1]}, acc[2 * pair], element);
+      acc[2 * pair + 1] =
+          k.mma(aRegs, {regs[2], regs[3]}, acc[2 * pair + 1], element);
+    }
+  }
+}
+
+SmallVector<Value> TileEmitter::accumulatorsAsA(const Accumulators &acc,
+                                                int64_t step) {
+  SmallVector<Value> regs;
+  for (int64_t half = 0; half < 2; ++half)
+    for (int64_t r = 0; r < 2; ++r) {
+      const SmallVector<Value, 4> &group = acc[2 * step + half];
+      regs.push_back(k.pack(group[2 * r], group[2 * r + 1], element));
+    }
+  return regs;
+}
+
+Accumulators TileEmitter::zeros(int64_t groups) {
+  Value zero = k.f32(0.0);
+  return Accumulators(groups, {zero, zero, zero, zero});
+}
+
+void TileEmitter::flatten(const Accumulators &acc,
+                          SmallVectorImpl<Value> &out) {
+  for (const SmallVector<Value, 4> &group : acc)
+    out.append(group.begin(), group.end());
+}
+
+Accumulators TileEmitter::unflatten(ValueRange values) {
+  Accumulators acc;
+  for (size_t i = 0; i < values.size(); i += 4)
+    acc.emplace_back(values.slice(i, 4));
+  return acc;
+}
+
+} // namespace mlir::dash::nvgpu_kernels

@@ -1,0 +1,123 @@
+//===- TileEmitter.h - Shared-memory tiles and mma fragments ----*- C++ -*-===//
+//
+// What the fine attention and its two gradient kernels share: one CTA of
+// four warps, 64 x D tiles of 16-bit rows in dynamic shared memory (rows
+// padded by 8 elements so that the 8 rows an ldmatrix reads fall in distinct
+// banks) filled by cp.async, and the ldmatrix fragments of the m16n8k16 mma
+// operands. Fragment layouts are PTX's: lane l holds accumulator rows l/4
+// and l/4 + 8, columns 2 (l % 4) and 2 (l % 4) + 1 of each 8-column tile,
+// which is also the layout of the A operand, so an accumulator becomes an A
+// operand without touching shared memory.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DASH_LIB_CONVERSION_DASHTONVGPU_TILEEMITTER_H
+#define DASH_LIB_CONVERSION_DASHTONVGPU_TILEEMITTER_H
+
+#include "KernelBuilder.h"
+
+namespace mlir::dash::nvgpu_kernels {
+
+constexpr double kLog2E = 1.4426950408889634;
+constexpr double kLn2 = 0.6931471805599453;
+
+/// The accumulators of a warp's 16 x (8 n) mma tile: n groups of 4 f32.
+using Accumulators = SmallVector<SmallVector<Value, 4>>;
+
+class TileEmitter : protected QueryShape {
+protected:
+  TileEmitter(ImplicitLocOpBuilder &b, Value query);
+
+  /// Creates the gpu.launch of 128 threads with `tiles` shared tiles
+  /// followed by `extraBytes` of f32 arrays, moves the insertion point into
+  /// its body (the caller holds an insertion guard) and defines the lane
+  /// values below.
+  void beginKernel(StringRef name, ArrayRef<int64_t> grid, int64_t tiles,
+                   int64_t extraBytes);
+
+  /// Shared tile `slot` (64 x D, padded rows).
+  Value tile(Value slot);
+  Value tile(int64_t slot) { return tile(k.idx(slot)); }
+  /// `count` f32 in shared memory `offset` bytes after the tiles.
+  Value sharedFloats(Value offset, int64_t count);
+
+  /// cp.async of rows `rowBase .. rowBase + 63` of `source[batch, head]`
+  /// ([B, heads, N, D]) into `tile`; rows past N are zero-filled and never
+  /// read from global memory.
+  void copyRows(Value source, Value head, Value rowBase, Value tile,
+                SmallVectorImpl<Value> &tokens);
+  /// cp.async of one f32 `source[indices]` into `dst[position]`, or a zero
+  /// where `inside` is false.
+  void copyFloat(Value source, ValueRange indices, Value inside, Value dst,
+                 Value position, SmallVectorImpl<Value> &tokens);
+  Value commit(ValueRange tokens);
+  /// Waits until at most `pending` groups are in flight, then a barrier.
+  void waitAndSync(Value group, int32_t pending);
+  /// Commits an asynchronous copy group built by `copies` when `condition`
+  /// holds, an empty one otherwise (so that group counting stays uniform).
+  Value commitIf(Value condition,
+                 function_ref<void(SmallVectorImpl<Value> &)> copies);
+
+  /// Entry `position` of `lists[batch, head, owner, :]` as an index,
+  /// clamped to `last` (entries past the list's count are not initialised).
+  Value listEntry(Value lists, Value head, Value owner, Value position,
+                  int64_t last);
+
+  /// A operand (4 registers) of the warp's rows 16 warp .. +15, columns
+  /// `column .. +15` of the row-major tile in `slot`.
+  SmallVector<Value> aOperand(Value slot, int64_t column);
+  /// acc += A * B^T where the B tile in `bSlot` is stored [n][k]: n columns
+  /// `nBase .. nBase + 8 acc.size()`, k = 16 kSteps; `a(s)` is the A operand
+  /// of k-step s.
+  void mmaTransposedB(Accumulators &acc,
+                      function_ref<SmallVector<Value>(int64_t)> a, Value bSlot,
+                      int64_t nBase, int64_t kSteps);
+  /// acc += A * B where the B tile in `bSlot` is stored [k][n]: k rows
+  /// `kBase .. kBase + 16 kSteps`, n columns `0 .. 8 acc.size()`.
+  void mmaB(Accumulators &acc, function_ref<SmallVector<Value>(int64_t)> a,
+            Value bSlot, int64_t kBase, int64_t kSteps);
+  /// The A operand of k-step `step` from accumulators (16-bit).
+  SmallVector<Value> accumulatorsAsA(const Accumulators &acc, int64_t step);
+  /// `groups` accumulator groups of zeros.
+  Accumulators zeros(int64_t groups);
+  /// Accumulators as loop-carried values and back.
+  static void flatten(const Accumulators &acc, SmallVectorImpl<Value> &out);
+  static Accumulators unflatten(ValueRange values);
+
+  /// K and V rows of `block` of KV head `kvHead` into `keyTile` and
+  /// `valueTile`.
+  void copyKeyValue(Value key, Value value, Value kvHead, Value block,
+                    Value keyTile, Value valueTile,
+                    SmallVectorImpl<Value> &tokens) {
+    Value rowBase = k.mul(block, kTileRows);
+    copyRows(key, kvHead, rowBase, keyTile, tokens);
+    copyRows(value, kvHead, rowBase, valueTile, tokens);
+  }
+
+  ImplicitLocOpBuilder &b;
+  KernelBuilder k;
+  int64_t rowStride, tileBytes, tileCount = 0;
+
+  // Values of the kernel body.
+  Value thread, lane, warp, shared, batchIndex;
+  /// ldmatrix addressing: the 8 x 8 matrix a lane addresses and its row.
+  Value matrixRow, lowHalf, highHalf;
+  /// The first of the lane's two accumulator columns, and its rows l/4 and
+  /// l/4 + 8 within the warp's 16.
+  Value pairColumn, laneRow[2];
+
+private:
+  /// An ldmatrix.x4 of the tile in `slot` seen from `laneOffset` (bytes),
+  /// at constant (row, column): the lane's part of the address is in the
+  /// view's base, so that the constant part folds into the instruction and
+  /// no per-fragment address stays live in a register.
+  SmallVector<Value> loadMatrices(Value slot, Value laneOffset, int64_t row,
+                                  int64_t column, bool transpose);
+  /// Byte offsets of the lane's ldmatrix row: of an A operand of the warp's
+  /// rows, of a [k][n] B tile (transposed load), of an [n][k] B tile.
+  Value aLaneOffset, kMajorLaneOffset, nMajorLaneOffset;
+};
+
+} // namespace mlir::dash::nvgpu_kernels
+
+#endif // DASH_LIB_CONVERSION_DASHTONVGPU_TILEEMITTER_H
