@@ -15,14 +15,40 @@
 // RUN: python3 %S/Inputs/kernel_ptx.py %t80.mlir dash_router > %t80.router.ptx
 // RUN: %ptxas -arch=sm_80 -v %t80.router.ptx -o %t80.router.cubin 2>&1 | FileCheck %s --check-prefix=ROUTER
 
+// The gradient kernels at D = 128 (dQ: 64 f32 accumulators a lane; dK/dV:
+// 128) likewise.
+// RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_sparse_attention_grad_query > %t.dq.ptx
+// RUN: %ptxas -arch=sm_90a -v %t.dq.ptx -o %t.dq.cubin 2>&1 | FileCheck %s --check-prefix=DQ
+// RUN: python3 %S/Inputs/kernel_ptx.py %t80.mlir dash_sparse_attention_grad_query > %t80.dq.ptx
+// RUN: %ptxas -arch=sm_80 -v %t80.dq.ptx -o %t80.dq.cubin 2>&1 | FileCheck %s --check-prefix=DQ
+// RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_sparse_attention_grad_key_value > %t.dkv.ptx
+// RUN: %ptxas -arch=sm_90a -v %t.dkv.ptx -o %t.dkv.cubin 2>&1 | FileCheck %s --check-prefix=DKV
+// RUN: python3 %S/Inputs/kernel_ptx.py %t80.mlir dash_sparse_attention_grad_key_value > %t80.dkv.ptx
+// RUN: %ptxas -arch=sm_80 -v %t80.dkv.ptx -o %t80.dkv.cubin 2>&1 | FileCheck %s --check-prefix=DKV
+
 // CHECK: Compiling entry function 'dash_sparse_attention'
 // CHECK: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // CHECK: Used {{[0-9]+}} registers
 // ROUTER: Compiling entry function 'dash_router'
 // ROUTER: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// DQ: Compiling entry function 'dash_sparse_attention_grad_query'
+// DQ: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// DKV: Compiling entry function 'dash_sparse_attention_grad_key_value'
+// DKV: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 func.func @d128(%q: tensor<1x4x256x128xbf16>, %k: tensor<1x2x256x128xbf16>, %v: tensor<1x2x256x128xbf16>)
     -> tensor<1x4x256x128xbf16> {
   %o = dash.attention %q, %k, %v {block_size = 64}
       : tensor<1x4x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16> -> tensor<1x4x256x128xbf16>
   return %o : tensor<1x4x256x128xbf16>
+}
+
+func.func @d128_grad(%q: tensor<1x4x256x128xbf16>, %k: tensor<1x2x256x128xbf16>,
+                     %v: tensor<1x2x256x128xbf16>, %o: tensor<1x4x256x128xbf16>,
+                     %lse: tensor<1x4x256xf32>, %do: tensor<1x4x256x128xbf16>)
+    -> (tensor<1x4x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16>) {
+  %dq, %dk, %dv = dash.attention_grad %q, %k, %v output %o lse %lse grad %do {block_size = 64}
+      : tensor<1x4x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16>,
+        tensor<1x4x256x128xbf16>, tensor<1x4x256xf32>, tensor<1x4x256x128xbf16>
+      -> tensor<1x4x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16>
+  return %dq, %dk, %dv : tensor<1x4x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16>
 }

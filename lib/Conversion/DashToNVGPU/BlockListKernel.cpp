@@ -24,8 +24,7 @@ namespace mlir::dash::nvgpu_kernels {
 /// `count` (i32) entries: `store(slot)` runs in each such lane with its
 /// slot. Returns the new count.
 static Value appendFlaggedLanes(KernelBuilder &k, Value lane, Value count,
-                                Value flag,
-                                function_ref<void(Value)> store) {
+                                Value flag, function_ref<void(Value)> store) {
   ImplicitLocOpBuilder &b = k.builder();
   Type i32 = b.getI32Type();
   Value laneBit = arith::ShLIOp::create(
@@ -34,11 +33,11 @@ static Value appendFlaggedLanes(KernelBuilder &k, Value lane, Value count,
   // effects, which buffer deallocation rejects.
   Value ballot = k.select(flag, laneBit, k.i32(0));
   for (int32_t offset = 1; offset < kWarpSize; offset *= 2)
-    ballot = arith::OrIOp::create(
-        b, ballot,
-        gpu::ShuffleOp::create(b, ballot, offset, kWarpSize,
-                               gpu::ShuffleMode::XOR)
-            .getShuffleResult());
+    ballot = arith::OrIOp::create(b, ballot,
+                                  gpu::ShuffleOp::create(b, ballot, offset,
+                                                         kWarpSize,
+                                                         gpu::ShuffleMode::XOR)
+                                      .getShuffleResult());
   Value before = math::CtPopOp::create(
       b, arith::AndIOp::create(b, ballot,
                                arith::SubIOp::create(b, laneBit, k.i32(1))));
@@ -147,8 +146,8 @@ void buildInverseBlockListKernel(ImplicitLocOpBuilder &b, Value tileBlocks,
             b, inside,
             arith::CmpIOp::create(b, arith::CmpIPredicate::ne, flag,
                                   arith::ConstantIntOp::create(b, 0, 8)));
-        return {appendFlaggedLanes(
-            k, lane, carried[0], selected, [&](Value slot) {
+        return {
+            appendFlaggedLanes(k, lane, carried[0], selected, [&](Value slot) {
               memref::StoreOp::create(
                   b, arith::IndexCastOp::create(b, b.getI32Type(), tile),
                   inverseLists, ValueRange{batch, head, block, slot});
@@ -167,13 +166,13 @@ void buildFillKernel(ImplicitLocOpBuilder &b, Value buffer, double value) {
     all[0].push_back(d);
   Value flat = memref::CollapseShapeOp::create(b, buffer, all);
   constexpr int64_t kFillThreads = 256;
+  int64_t ctas = llvm::divideCeilSigned(elements, kFillThreads);
   auto launch =
-      k.launch("dash_fill", {llvm::divideCeil(elements, kFillThreads), 1, 1},
-               kFillThreads, /*sharedBytes=*/0);
+      k.launch("dash_fill", {ctas, 1, 1}, kFillThreads, /*sharedBytes=*/0);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
-  Value index = k.add(k.mul(k.blockId(gpu::Dimension::x), kFillThreads),
-                      k.threadId());
+  Value index =
+      k.add(k.mul(k.blockId(gpu::Dimension::x), kFillThreads), k.threadId());
   k.ifThen(k.ult(index, k.idx(elements)), [&] {
     memref::StoreOp::create(b, k.f32(value), flat, ValueRange{index});
   });

@@ -64,9 +64,9 @@ protected:
           b, VectorType::get({2}, b.getF32Type()),
           ValueRange{k.fmul(acc[j][2 * r], k.f32(factor)),
                      k.fmul(acc[j][2 * r + 1], k.f32(factor))});
-      vector::StoreOp::create(b, pair, dst,
-                              ValueRange{batchIndex, head, row,
-                                         k.add(pairColumn, j * 8)});
+      vector::StoreOp::create(
+          b, pair, dst,
+          ValueRange{batchIndex, head, row, k.add(pairColumn, j * 8)});
     }
   }
 
@@ -91,8 +91,7 @@ private:
   Value kvHead;
 };
 
-void QueryGradEmitter::computeDeltas(Value head, Value rowBegin,
-                                     Value deltas) {
+void QueryGradEmitter::computeDeltas(Value head, Value rowBegin, Value deltas) {
   Value row = k.div(thread, 2), part = k.rem(thread, 2);
   Value globalRow = k.add(rowBegin, row);
   Value inside = k.ult(globalRow, k.idx(seqLen));
@@ -109,19 +108,19 @@ void QueryGradEmitter::computeDeltas(Value head, Value rowBegin,
       return arith::ExtFOp::create(b, wideType, v);
     };
     Value product = k.fmul(load(o.output), load(o.outputGrad));
-    sum = k.fadd(sum, vector::ReductionOp::create(
-                          b, vector::CombiningKind::ADD, product));
+    sum = k.fadd(sum, vector::ReductionOp::create(b, vector::CombiningKind::ADD,
+                                                  product));
   }
-  sum = k.fadd(sum, gpu::ShuffleOp::create(b, sum, 1, kWarpSize,
-                                           gpu::ShuffleMode::XOR)
-                        .getShuffleResult());
+  sum = k.fadd(
+      sum, gpu::ShuffleOp::create(b, sum, 1, kWarpSize, gpu::ShuffleMode::XOR)
+               .getShuffleResult());
   sum = k.select(inside, sum, k.f32(0.0));
   k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, part, k.idx(0)),
            [&] {
              memref::StoreOp::create(b, sum, deltas, ValueRange{row});
              k.ifThen(inside, [&] {
-               memref::StoreOp::create(
-                   b, sum, o.delta, ValueRange{batchIndex, head, globalRow});
+               memref::StoreOp::create(b, sum, o.delta,
+                                       ValueRange{batchIndex, head, globalRow});
              });
            });
 }
@@ -220,9 +219,8 @@ void QueryGradEmitter::emit() {
               }
           // dQ += dS K.
           mmaB(
-              queryGrad,
-              [&](int64_t s) { return accumulatorsAsA(dProbs, s); }, keys,
-              first, kKeyChunk / 16);
+              queryGrad, [&](int64_t s) { return accumulatorsAsA(dProbs, s); },
+              keys, first, kKeyChunk / 16);
         }
 
         for (int64_t r = 0; r < 2; ++r) {
@@ -270,8 +268,8 @@ private:
   /// rows for this block, 1 their LSE, 2 their Delta. One entry a thread
   /// (128), of which the first 64 are the rows.
   Value rowArray(Value buffer, int64_t which) {
-    return sharedFloats(
-        k.mul(k.add(k.mul(buffer, 3), which), kThreads * 4), kThreads);
+    return sharedFloats(k.mul(k.add(k.mul(buffer, 3), which), kThreads * 4),
+                        kThreads);
   }
   /// The query tile and head of iteration `iteration` (list position major).
   std::pair<Value, Value> tileAndHead(Value iteration) {
@@ -323,8 +321,7 @@ void KeyValueGradEmitter::emit() {
   copyIteration(k.idx(0), k.idx(0), tokens);
   waitAndSync(commit(tokens), 0);
 
-  Value keyRows[2] = {k.add(keyBegin, laneRow[0]),
-                      k.add(keyBegin, laneRow[1])};
+  Value keyRows[2] = {k.add(keyBegin, laneRow[0]), k.add(keyBegin, laneRow[1])};
   auto keyOperand = [&](int64_t s) { return aOperand(k.idx(0), s * 16); };
   auto valueOperand = [&](int64_t s) { return aOperand(k.idx(1), s * 16); };
   int64_t outTiles = headDim / 8;
@@ -359,15 +356,17 @@ void KeyValueGradEmitter::emit() {
             for (int64_t e = 0; e < 2; ++e) {
               Value column = k.add(pairColumn, first + j * 8 + e);
               Value query = k.add(rowBase, column);
-              Value prior = memref::LoadOp::create(b, priors, ValueRange{column});
+              Value prior =
+                  memref::LoadOp::create(b, priors, ValueRange{column});
               Value lse = memref::LoadOp::create(b, lses, ValueRange{column});
-              Value delta = memref::LoadOp::create(b, deltas, ValueRange{column});
+              Value delta =
+                  memref::LoadOp::create(b, deltas, ValueRange{column});
               Value bias = k.fmul(k.fsub(prior, lse), k.f32(kLog2E));
               Value outside = arith::CmpIOp::create(
                   b, arith::CmpIPredicate::uge, query, k.idx(seqLen));
               for (int64_t r = 0; r < 2; ++r) {
-                Value masked = arith::OrIOp::create(
-                    b, outside, k.ult(query, keyRows[r]));
+                Value masked =
+                    arith::OrIOp::create(b, outside, k.ult(query, keyRows[r]));
                 probabilityAndGradient(scores[j][2 * r + e],
                                        dProbs[j][2 * r + e], bias, delta,
                                        masked);

@@ -69,8 +69,8 @@ struct SparseAttentionKernelToNVGPU
     operands.logPrior = op.getLogPrior();
     operands.lists = temporaries.get(
         {priorShape[0], priorShape[1], tiles, priorShape[3]}, b.getI32Type());
-    operands.counts = temporaries.get({priorShape[0], priorShape[1], tiles},
-                                      b.getI32Type());
+    operands.counts =
+        temporaries.get({priorShape[0], priorShape[1], tiles}, b.getI32Type());
     operands.output = op.getOutput();
     operands.lse = op.getLse();
     operands.scale =

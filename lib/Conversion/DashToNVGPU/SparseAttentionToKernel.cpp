@@ -25,8 +25,7 @@ using namespace mlir::dash;
 namespace {
 
 /// Why the tensor-core kernels cannot run `op`; empty if they can.
-template <typename OpTy>
-std::string whyNotEligible(OpTy op) {
+template <typename OpTy> std::string whyNotEligible(OpTy op) {
   for (Value v : op->getOperands())
     if (!cast<RankedTensorType>(v.getType()).hasStaticShape())
       return "dynamic shapes";

@@ -24,8 +24,7 @@ TileEmitter::TileEmitter(ImplicitLocOpBuilder &b, Value query)
 void TileEmitter::beginKernel(StringRef name, ArrayRef<int64_t> grid,
                               int64_t tiles, int64_t extraBytes) {
   tileCount = tiles;
-  auto launch =
-      k.launch(name, grid, kThreads, tiles * tileBytes + extraBytes);
+  auto launch = k.launch(name, grid, kThreads, tiles * tileBytes + extraBytes);
   b.setInsertionPointToStart(&launch.getBody().front());
   thread = k.threadId();
   lane = k.rem(thread, kWarpSize);
@@ -44,8 +43,8 @@ void TileEmitter::beginKernel(StringRef name, ArrayRef<int64_t> grid,
   auto byteOffset = [&](Value row, Value column) {
     return k.mul(k.add(k.mul(row, rowStride), column), 2);
   };
-  aLaneOffset = byteOffset(k.add(k.add(k.mul(warp, 16), lowHalf), matrixRow),
-                           highHalf);
+  aLaneOffset =
+      byteOffset(k.add(k.add(k.mul(warp, 16), lowHalf), matrixRow), highHalf);
   kMajorLaneOffset = byteOffset(k.add(lowHalf, matrixRow), highHalf);
   nMajorLaneOffset = byteOffset(k.add(highHalf, matrixRow), lowHalf);
 }
@@ -60,9 +59,8 @@ Value TileEmitter::tile(Value slot) {
 Value TileEmitter::sharedFloats(Value offset, int64_t count) {
   auto type = MemRefType::get({count}, b.getF32Type(), AffineMap(),
                               workgroup(b.getContext()));
-  return memref::ViewOp::create(b, type, shared,
-                                k.add(offset, tileCount * tileBytes),
-                                ValueRange());
+  return memref::ViewOp::create(
+      b, type, shared, k.add(offset, tileCount * tileBytes), ValueRange());
 }
 
 void TileEmitter::copyRows(Value source, Value head, Value rowBase, Value dst,
@@ -152,8 +150,7 @@ void TileEmitter::mmaTransposedB(Accumulators &acc,
       SmallVector<Value> regs =
           loadMatrices(bSlot, nMajorLaneOffset, nBase + pair * 16, s * 16,
                        /*transpose=*/false);
-      acc[2 * pair] =
-          k.mma(aRegs, {regs[0], regs[1]}, acc[2 * pair], element);
+      acc[2 * pair] = k.mma(aRegs, {regs[0], regs[1]}, acc[2 * pair], element);
       acc[2 * pair + 1] =
           k.mma(aRegs, {regs[2], regs[3]}, acc[2 * pair + 1], element);
     }
@@ -161,8 +158,8 @@ void TileEmitter::mmaTransposedB(Accumulators &acc,
 }
 
 void TileEmitter::mmaB(Accumulators &acc,
-                       function_ref<SmallVector<Value>(int64_t)> a,
-                       Value bSlot, int64_t kBase, int64_t kSteps) {
+                       function_ref<SmallVector<Value>(int64_t)> a, Value bSlot,
+                       int64_t kBase, int64_t kSteps) {
   for (int64_t s = 0; s < kSteps; ++s) {
     SmallVector<Value> aRegs = a(s);
     for (int64_t pair = 0; pair < static_cast<int64_t>(acc.size()) / 2;
@@ -171,8 +168,7 @@ void TileEmitter::mmaB(Accumulators &acc,
       SmallVector<Value> regs =
           loadMatrices(bSlot, kMajorLaneOffset, kBase + s * 16, pair * 16,
                        /*transpose=*/true);
-      acc[2 * pair] =
-          k.mma(aRegs, {regs[0], regs[1]}, acc[2 * pair], element);
+      acc[2 * pair] = k.mma(aRegs, {regs[0], regs[1]}, acc[2 * pair], element);
       acc[2 * pair + 1] =
           k.mma(aRegs, {regs[2], regs[3]}, acc[2 * pair + 1], element);
     }

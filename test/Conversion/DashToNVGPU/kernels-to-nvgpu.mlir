@@ -56,6 +56,60 @@ func.func @f16_d128(%q: memref<2x2x128x128xf16>, %k: memref<2x1x128x128xf16>,
 
 // -----
 
+// The gradient: six kernels, with the block lists, the tile-by-block flags,
+// the inverse lists and Delta in temporaries freed after them.
+// CHECK-LABEL: func.func @grad_bf16_d64
+// CHECK-SAME: %[[DQ:[^:]*]]: memref<1x4x200x64xf32>, %[[DK:[^:]*]]: memref<1x2x200x64xf32>, %[[DV:[^:]*]]: memref<1x2x200x64xf32>, %[[DL:[^:]*]]: memref<1x2x200x4xf32>)
+// CHECK-NOT: dash.sparse_attention_grad_kernel
+// CHECK-DAG: %[[LISTS:.*]] = memref.alloc() : memref<1x2x4x4xi32>
+// CHECK-DAG: %[[FLAGS:.*]] = memref.alloc() : memref<1x2x4x4xi8>
+// CHECK-DAG: %[[DELTA:.*]] = memref.alloc() : memref<1x4x200xf32>
+// The bias gradient is zeroed first: the dQ kernel adds to it.
+// CHECK: %[[FLAT:.*]] = memref.collapse_shape %[[DL]] {{\[\[}}0, 1, 2, 3]] : memref<1x2x200x4xf32> into memref<1600xf32>
+// CHECK: gpu.launch {{.*}} module(@dash_fill)
+// CHECK: memref.store {{.*}}, %[[FLAT]]
+// CHECK: gpu.launch {{.*}} module(@dash_block_lists)
+// CHECK: memref.store {{.*}}, %[[FLAGS]]
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}) module(@dash_inverse_block_lists)
+// CHECK: memref.load %[[FLAGS]]
+// CHECK-COUNT-5: gpu.shuffle  xor
+// dQ: (tiles, heads, batch) x 128 threads, 6 tiles and the rows' Delta.
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) dynamic_shared_memory_size %c55552_i32 module(@dash_sparse_attention_grad_query)
+// CHECK: vector.reduction <add>
+// CHECK: memref.store {{.*}}, %[[DELTA]]
+// CHECK: scf.for
+// CHECK: nvvm.mma.sync
+// CHECK: math.exp2
+// CHECK: memref.atomic_rmw addf {{.*}}, %[[DL]]
+// CHECK: vector.store {{.*}}, %[[DQ]]{{.*}} : memref<1x4x200x64xf32>, vector<2xf32>
+// dK/dV: (blocks, KV heads, batch) x 128 threads, 6 tiles and the rows'
+// log-prior, LSE and Delta (two buffers).
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) dynamic_shared_memory_size %c58368_i32 module(@dash_sparse_attention_grad_key_value)
+// CHECK: nvgpu.device_async_copy %[[DELTA]]
+// CHECK: scf.for
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}
+// CHECK: vector.store {{.*}}, %[[DK]]
+// CHECK: vector.store {{.*}}, %[[DV]]
+// CHECK: memref.dealloc %[[LISTS]]
+// CHECK: memref.dealloc %[[DELTA]]
+func.func @grad_bf16_d64(%q: memref<1x4x200x64xbf16>, %k: memref<1x2x200x64xbf16>,
+                         %v: memref<1x2x200x64xbf16>, %p: memref<1x2x200x4xf32>,
+                         %o: memref<1x4x200x64xbf16>, %lse: memref<1x4x200xf32>,
+                         %do: memref<1x4x200x64xbf16>, %dq: memref<1x4x200x64xf32>,
+                         %dk: memref<1x2x200x64xf32>, %dv: memref<1x2x200x64xf32>,
+                         %dl: memref<1x2x200x4xf32>) {
+  dash.sparse_attention_grad_kernel
+      ins(%q, %k, %v, %p, %o, %lse, %do : memref<1x4x200x64xbf16>,
+          memref<1x2x200x64xbf16>, memref<1x2x200x64xbf16>,
+          memref<1x2x200x4xf32>, memref<1x4x200x64xbf16>,
+          memref<1x4x200xf32>, memref<1x4x200x64xbf16>)
+      outs(%dq, %dk, %dv, %dl : memref<1x4x200x64xf32>, memref<1x2x200x64xf32>,
+           memref<1x2x200x64xf32>, memref<1x2x200x4xf32>) {block_size = 64}
+  return
+}
+
+// -----
+
 // The router: the summaries split into three bf16 terms, then one CTA of
 // 16 warps (8 threads a row) per 16 tokens x 4 heads (64 rows of 32 + 8
 // logits and a sum, then 3 sums per token, in shared memory); 4 k-steps x 3

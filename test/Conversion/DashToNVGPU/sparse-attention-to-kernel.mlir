@@ -68,3 +68,56 @@ func.func @left_alone(%q: tensor<1x2x64x64xf32>, %k: tensor<1x1x64x64xf32>,
       outs(%od, %li : tensor<1x2x64x32xbf16>, tensor<1x2x64xf32>) {block_size = 64}
   return %o, %o2, %o3 : tensor<1x2x64x64xf32>, tensor<1x2x64x64xbf16>, tensor<1x2x64x32xbf16>
 }
+
+// -----
+
+// The gradient with f32 gradients (what dash-decompose builds) moves to
+// buffers likewise; its inits are not read.
+// CHECK-LABEL: func.func @grad_bf16
+// CHECK-DAG: %[[DQ:.*]] = memref.alloc() : memref<1x4x200x64xf32>
+// CHECK-DAG: %[[DK:.*]] = memref.alloc() : memref<1x2x200x64xf32>
+// CHECK-DAG: %[[DV:.*]] = memref.alloc() : memref<1x2x200x64xf32>
+// CHECK-DAG: %[[DL:.*]] = memref.alloc() : memref<1x2x200x4xf32>
+// CHECK: dash.sparse_attention_grad_kernel ins({{.*}} : memref<1x4x200x64xbf16>, memref<1x2x200x64xbf16>, memref<1x2x200x64xbf16>, memref<1x2x200x4xf32>, memref<1x4x200x64xbf16>, memref<1x4x200xf32>, memref<1x4x200x64xbf16>) outs(%[[DQ]], %[[DK]], %[[DV]], %[[DL]] : {{.*}})
+// CHECK-COUNT-4: bufferization.to_tensor {{.*}} restrict writable
+// CHECK-NOT: dash.sparse_attention_grad ins
+func.func @grad_bf16(%q: tensor<1x4x200x64xbf16>, %k: tensor<1x2x200x64xbf16>,
+                     %v: tensor<1x2x200x64xbf16>, %p: tensor<1x2x200x4xf32>,
+                     %o: tensor<1x4x200x64xbf16>, %lse: tensor<1x4x200xf32>,
+                     %do: tensor<1x4x200x64xbf16>)
+    -> (tensor<1x4x200x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>,
+        tensor<1x2x200x4xf32>) {
+  %dqi = tensor.empty() : tensor<1x4x200x64xf32>
+  %dki = tensor.empty() : tensor<1x2x200x64xf32>
+  %dli = tensor.empty() : tensor<1x2x200x4xf32>
+  %dq, %dk, %dv, %dl = dash.sparse_attention_grad ins(%q, %k, %v, %p, %o, %lse, %do
+      : tensor<1x4x200x64xbf16>, tensor<1x2x200x64xbf16>, tensor<1x2x200x64xbf16>,
+        tensor<1x2x200x4xf32>, tensor<1x4x200x64xbf16>, tensor<1x4x200xf32>,
+        tensor<1x4x200x64xbf16>)
+      outs(%dqi, %dki, %dki, %dli : tensor<1x4x200x64xf32>, tensor<1x2x200x64xf32>,
+           tensor<1x2x200x64xf32>, tensor<1x2x200x4xf32>) {block_size = 64}
+  return %dq, %dk, %dv, %dl : tensor<1x4x200x64xf32>, tensor<1x2x200x64xf32>,
+      tensor<1x2x200x64xf32>, tensor<1x2x200x4xf32>
+}
+
+// -----
+
+// Gradients in the input type (what dash-differentiate builds) are left for
+// dash-to-linalg: the kernels write f32.
+// CHECK-LABEL: func.func @grad_bf16_results
+// CHECK-NOT: dash.sparse_attention_grad_kernel
+// CHECK: dash.sparse_attention_grad ins
+func.func @grad_bf16_results(%q: tensor<1x4x200x64xbf16>, %k: tensor<1x2x200x64xbf16>,
+                             %p: tensor<1x2x200x4xf32>, %lse: tensor<1x4x200xf32>)
+    -> tensor<1x4x200x64xbf16> {
+  %dqi = tensor.empty() : tensor<1x4x200x64xbf16>
+  %dki = tensor.empty() : tensor<1x2x200x64xbf16>
+  %dli = tensor.empty() : tensor<1x2x200x4xf32>
+  %dq, %dk, %dv, %dl = dash.sparse_attention_grad ins(%q, %k, %k, %p, %q, %lse, %q
+      : tensor<1x4x200x64xbf16>, tensor<1x2x200x64xbf16>, tensor<1x2x200x64xbf16>,
+        tensor<1x2x200x4xf32>, tensor<1x4x200x64xbf16>, tensor<1x4x200xf32>,
+        tensor<1x4x200x64xbf16>)
+      outs(%dqi, %dki, %dki, %dli : tensor<1x4x200x64xbf16>, tensor<1x2x200x64xbf16>,
+           tensor<1x2x200x64xbf16>, tensor<1x2x200x4xf32>) {block_size = 64}
+  return %dq : tensor<1x4x200x64xbf16>
+}

@@ -514,6 +514,38 @@ func.func @kernel_f32(%q: memref<1x2x128x64xf32>, %k: memref<1x1x128x64xf32>, %p
 
 // -----
 
+func.func @grad_kernel_output_grad_type(%q: memref<1x2x128x64xbf16>, %k: memref<1x1x128x64xbf16>, %prior: memref<1x1x128x2xf32>, %lse: memref<1x2x128xf32>, %do: memref<1x2x128x64xf16>, %dq: memref<1x2x128x64xf32>, %dk: memref<1x1x128x64xf32>, %dl: memref<1x1x128x2xf32>) {
+  // expected-error @+1 {{'dash.sparse_attention_grad_kernel' op element type of output_grad ('f16') must match element type of query ('bf16')}}
+  dash.sparse_attention_grad_kernel ins(%q, %k, %k, %prior, %q, %lse, %do : memref<1x2x128x64xbf16>, memref<1x1x128x64xbf16>, memref<1x1x128x64xbf16>, memref<1x1x128x2xf32>, memref<1x2x128x64xbf16>, memref<1x2x128xf32>, memref<1x2x128x64xf16>) outs(%dq, %dk, %dk, %dl : memref<1x2x128x64xf32>, memref<1x1x128x64xf32>, memref<1x1x128x64xf32>, memref<1x1x128x2xf32>)
+  return
+}
+
+// -----
+
+func.func @grad_kernel_key_grad_shape(%q: memref<1x2x128x64xbf16>, %k: memref<1x1x128x64xbf16>, %prior: memref<1x1x128x2xf32>, %lse: memref<1x2x128xf32>, %dq: memref<1x2x128x64xf32>, %dk: memref<1x1x64x64xf32>, %dv: memref<1x1x128x64xf32>, %dl: memref<1x1x128x2xf32>) {
+  // expected-error @+1 {{'dash.sparse_attention_grad_kernel' op}}
+  dash.sparse_attention_grad_kernel ins(%q, %k, %k, %prior, %q, %lse, %q : memref<1x2x128x64xbf16>, memref<1x1x128x64xbf16>, memref<1x1x128x64xbf16>, memref<1x1x128x2xf32>, memref<1x2x128x64xbf16>, memref<1x2x128xf32>, memref<1x2x128x64xbf16>) outs(%dq, %dk, %dv, %dl : memref<1x2x128x64xf32>, memref<1x1x64x64xf32>, memref<1x1x128x64xf32>, memref<1x1x128x2xf32>)
+  return
+}
+
+// -----
+
+func.func @grad_kernel_head_dim(%q: memref<1x2x128x32xbf16>, %k: memref<1x1x128x32xbf16>, %prior: memref<1x1x128x2xf32>, %lse: memref<1x2x128xf32>, %dq: memref<1x2x128x32xf32>, %dk: memref<1x1x128x32xf32>, %dl: memref<1x1x128x2xf32>) {
+  // expected-error @+1 {{'dash.sparse_attention_grad_kernel' op head dimension must be 64 or 128, got 32}}
+  dash.sparse_attention_grad_kernel ins(%q, %k, %k, %prior, %q, %lse, %q : memref<1x2x128x32xbf16>, memref<1x1x128x32xbf16>, memref<1x1x128x32xbf16>, memref<1x1x128x2xf32>, memref<1x2x128x32xbf16>, memref<1x2x128xf32>, memref<1x2x128x32xbf16>) outs(%dq, %dk, %dk, %dl : memref<1x2x128x32xf32>, memref<1x1x128x32xf32>, memref<1x1x128x32xf32>, memref<1x1x128x2xf32>)
+  return
+}
+
+// -----
+
+func.func @grad_kernel_f16_grads(%q: memref<1x2x128x64xbf16>, %k: memref<1x1x128x64xbf16>, %prior: memref<1x1x128x2xf32>, %lse: memref<1x2x128xf32>, %dq: memref<1x2x128x64xbf16>, %dk: memref<1x1x128x64xf32>, %dl: memref<1x1x128x2xf32>) {
+  // expected-error @+1 {{'dash.sparse_attention_grad_kernel' op operand #7 must be 4D memref of 32-bit float values}}
+  dash.sparse_attention_grad_kernel ins(%q, %k, %k, %prior, %q, %lse, %q : memref<1x2x128x64xbf16>, memref<1x1x128x64xbf16>, memref<1x1x128x64xbf16>, memref<1x1x128x2xf32>, memref<1x2x128x64xbf16>, memref<1x2x128xf32>, memref<1x2x128x64xbf16>) outs(%dq, %dk, %dk, %dl : memref<1x2x128x64xbf16>, memref<1x1x128x64xf32>, memref<1x1x128x64xf32>, memref<1x1x128x2xf32>)
+  return
+}
+
+// -----
+
 func.func @router_kernel_alpha(%q: memref<1x8x256x64xbf16>, %s: memref<1x2x4x64xf32>, %p: memref<1x2x256x4xf32>, %c: memref<1x2x256xi32>) {
   // expected-error @+1 {{'dash.router_kernel' op alpha must be in (1, 2], got 3}}
   dash.router_kernel ins(%q, %s : memref<1x8x256x64xbf16>, memref<1x2x4x64xf32>) outs(%p, %c : memref<1x2x256x4xf32>, memref<1x2x256xi32>) {alpha = 3.0}

@@ -125,6 +125,27 @@ func.func @sparse_attention_kernel(%q: memref<1x8x200x64xbf16>, %k: memref<1x2x2
 
 // -----
 
+// CHECK-LABEL: func @sparse_attention_grad_kernel
+// CHECK: dash.sparse_attention_grad_kernel ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : memref<1x8x200x64xbf16>, memref<1x2x200x64xbf16>, memref<1x2x200x64xbf16>, memref<1x2x200x4xf32>, memref<1x8x200x64xbf16>, memref<1x8x200xf32>, memref<1x8x200x64xbf16>) outs(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : memref<1x8x200x64xf32>, memref<1x2x200x64xf32>, memref<1x2x200x64xf32>, memref<1x2x200x4xf32>){{$}}
+func.func @sparse_attention_grad_kernel(
+    %q: memref<1x8x200x64xbf16>, %k: memref<1x2x200x64xbf16>,
+    %v: memref<1x2x200x64xbf16>, %prior: memref<1x2x200x4xf32>,
+    %o: memref<1x8x200x64xbf16>, %lse: memref<1x8x200xf32>,
+    %do: memref<1x8x200x64xbf16>, %dq: memref<1x8x200x64xf32>,
+    %dk: memref<1x2x200x64xf32>, %dv: memref<1x2x200x64xf32>,
+    %dl: memref<1x2x200x4xf32>) {
+  dash.sparse_attention_grad_kernel
+      ins(%q, %k, %v, %prior, %o, %lse, %do : memref<1x8x200x64xbf16>,
+          memref<1x2x200x64xbf16>, memref<1x2x200x64xbf16>,
+          memref<1x2x200x4xf32>, memref<1x8x200x64xbf16>,
+          memref<1x8x200xf32>, memref<1x8x200x64xbf16>)
+      outs(%dq, %dk, %dv, %dl : memref<1x8x200x64xf32>, memref<1x2x200x64xf32>,
+           memref<1x2x200x64xf32>, memref<1x2x200x4xf32>) {block_size = 64}
+  return
+}
+
+// -----
+
 // CHECK-LABEL: func @router_kernel
 // CHECK: dash.router_kernel ins(%{{.*}}, %{{.*}} : memref<1x8x200x128xf16>, memref<1x2x3x128xf32>) outs(%{{.*}}, %{{.*}} : memref<1x2x200x4xf32>, memref<1x2x200xi32>) {alpha = 2.000000e+00 : f64, gamma = 4.000000e+00 : f64, local_blocks = 1 : i64, prior_mode = #dash.prior_mode<flat>}
 func.func @router_kernel(%q: memref<1x8x200x128xf16>, %s: memref<1x2x3x128xf32>,
