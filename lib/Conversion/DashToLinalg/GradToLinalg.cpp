@@ -29,18 +29,53 @@ Value multiplyAdd(ImplicitLocOpBuilder &b, Value acc, Value x, Value y, Type ct,
   return arith::AddFOp::create(b, acc, prod);
 }
 
+/// Rows per chunk of a two-stage reduction over `rows` rows (a divisor of
+/// `rows`), or 0 to reduce in one stage. The generic GPU lowering runs each
+/// output element's reduction in one thread, so a reduction over many rows
+/// into few outputs (dK/dV, dKbar at long N) leaves the GPU idle; summing
+/// chunks first multiplies the threads by the number of chunks.
+int64_t reductionChunk(int64_t group, int64_t rows) {
+  constexpr int64_t kLongReduction = 4096, kMaxChunk = 256, kMinChunk = 16;
+  if (group * rows <= kLongReduction)
+    return 0;
+  for (int64_t chunk = kMaxChunk; chunk >= kMinChunk; --chunk)
+    if (rows % chunk == 0)
+      return chunk;
+  return 0;
+}
+
 /// `sum_{r, i} a[b, g, r, i, j] * x[b, g, r, i, d]` -> [B, Hkv, N, D]: the
-/// transposed contractions of dK and dV over the heads of a group.
+/// transposed contractions of dK, dV and dKbar over the heads of a group.
 Value contractOverQueries(Emitter &e, Value a, Value x, Type ct,
                           double factor) {
   ArrayRef<int64_t> as = shapeOf(a), xs = shapeOf(x);
-  return e.generic1({a, x}, e.filled({as[0], as[1], as[4], xs[4]}, ct, 0.0),
-                    {e.map(6, {0, 1, 4, 5, 2}), e.map(6, {0, 1, 4, 5, 3}),
-                     e.map(6, {0, 1, 2, 3})},
-                    {kPar, kPar, kPar, kPar, kRed, kRed},
+  auto body = [&](ImplicitLocOpBuilder &nb, ValueRange v) {
+    return SmallVector<Value>{multiplyAdd(nb, v[2], v[0], v[1], ct, factor)};
+  };
+  int64_t chunk = reductionChunk(as[2], as[3]);
+  if (chunk == 0)
+    return e.generic1({a, x}, e.filled({as[0], as[1], as[4], xs[4]}, ct, 0.0),
+                      {e.map(6, {0, 1, 4, 5, 2}), e.map(6, {0, 1, 4, 5, 3}),
+                       e.map(6, {0, 1, 2, 3})},
+                      {kPar, kPar, kPar, kPar, kRed, kRed}, body);
+  // Rows i = k * chunk + j: partial sums per k, then their sum.
+  int64_t chunks = as[3] / chunk;
+  auto split = [&](Value v, ArrayRef<int64_t> s) {
+    return e.expand(v, {s[0], s[1], s[2], chunks, chunk, s[4]},
+                    {{0}, {1}, {2}, {3, 4}, {5}});
+  };
+  Value partial =
+      e.generic1({split(a, as), split(x, xs)},
+                 e.filled({as[0], as[1], chunks, as[4], xs[4]}, ct, 0.0),
+                 {e.map(7, {0, 1, 5, 2, 6, 3}), e.map(7, {0, 1, 5, 2, 6, 4}),
+                  e.map(7, {0, 1, 2, 3, 4})},
+                 {kPar, kPar, kPar, kPar, kPar, kRed, kRed}, body);
+  return e.generic1(partial, e.filled({as[0], as[1], as[4], xs[4]}, ct, 0.0),
+                    {e.map(5, {0, 1, 4, 2, 3}), e.map(5, {0, 1, 2, 3})},
+                    {kPar, kPar, kPar, kPar, kRed},
                     [&](ImplicitLocOpBuilder &nb, ValueRange v) {
                       return SmallVector<Value>{
-                          multiplyAdd(nb, v[2], v[0], v[1], ct, factor)};
+                          arith::AddFOp::create(nb, v[1], v[0])};
                     });
 }
 

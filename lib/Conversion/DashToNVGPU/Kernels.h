@@ -71,9 +71,10 @@ void buildKeyValueGradKernel(ImplicitLocOpBuilder &b,
 /// static shapes) and its attributes: `query [B, H, N, D]` (bf16 or f16),
 /// `summaries [B, Hkv, Mc, D]` f32, `parts [3, B, Hkv, Mc, D]` of the
 /// query's type (buildSummarySplitKernel), `logPrior [B, Hkv, N, M]` f32,
-/// `counts [B, Hkv, N]` i32; `factor` is gamma * scale.
+/// `counts [B, Hkv, N]` i32, optionally `probs [B, H, N, Mc]` f32; `factor`
+/// is gamma * scale.
 struct RouterOperands {
-  Value query, summaries, parts, logPrior, counts;
+  Value query, summaries, parts, logPrior, counts, probs;
   int64_t blockSize, localBlocks, initBlocks;
   double factor, alpha, sigma;
   PriorMode priorMode;

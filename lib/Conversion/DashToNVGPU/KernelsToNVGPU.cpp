@@ -149,6 +149,7 @@ struct RouterKernelToNVGPU : OpRewritePattern<RouterKernelOp> {
     operands.parts = temporaries.get(partsShape, queryType.getElementType());
     operands.logPrior = op.getLogPrior();
     operands.counts = op.getCounts();
+    operands.probs = op.getProbs();
     operands.blockSize = op.getBlockSize();
     operands.localBlocks = op.getLocalBlocks();
     operands.initBlocks = op.getInitBlocks();

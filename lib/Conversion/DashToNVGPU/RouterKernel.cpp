@@ -77,6 +77,7 @@ public:
 private:
   void computeLogits();
   void solveEntmax();
+  void writeProbabilities();
   void writePrior();
 
   /// A 4-byte load of two 16-bit values as an mma operand register.
@@ -173,6 +174,11 @@ void RouterEmitter::emit() {
     gpu::BarrierOp::create(b);
     solveEntmax();
     gpu::BarrierOp::create(b);
+    if (o.probs) {
+      writeProbabilities();
+      // writePrior reuses the logits' shared memory.
+      gpu::BarrierOp::create(b);
+    }
   }
   writePrior();
   gpu::TerminatorOp::create(b);
@@ -348,6 +354,41 @@ void RouterEmitter::solveEntmax() {
       add)[0];
   k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, part, k.idx(0)),
            [&] { memref::StoreOp::create(b, total, sums, ValueRange{row}); });
+}
+
+void RouterEmitter::writeProbabilities() {
+  // Warps take rows, lanes consecutive columns: coalesced rows of p = u / sum
+  // (0 past the candidates).
+  int64_t rowSteps = llvm::divideCeilSigned(tile.rows, warps);
+  int64_t columnSteps = llvm::divideCeilSigned(complete, kWarpSize);
+  k.forLoop(k.idx(0), k.idx(rowSteps), {}, [&](Value step, ValueRange) {
+    Value row = k.add(warp, k.mul(step, warps));
+    Value token = k.div(row, group);
+    Value query = k.add(tileBegin, token);
+    Value inside = arith::AndIOp::create(b, k.ult(row, k.idx(tile.rows)),
+                                         k.ult(query, k.idx(seqLen)));
+    k.ifThen(inside, [&] {
+      Value head = k.add(k.mul(kvHead, group), k.rem(row, group));
+      Value sum = memref::LoadOp::create(b, sums, ValueRange{row});
+      k.forLoop(k.idx(0), k.idx(columnSteps), {}, [&](Value j, ValueRange) {
+        Value column = k.add(k.mul(j, kWarpSize), lane);
+        k.ifThen(k.ult(column, k.idx(complete)), [&] {
+          Value p = k.ifThenElse(
+              k.ult(column, own), {b.getF32Type()},
+              [&]() -> SmallVector<Value> {
+                Value u =
+                    memref::LoadOp::create(b, logits, ValueRange{row, column});
+                return {k.fdiv(u, sum)};
+              },
+              [&]() -> SmallVector<Value> { return {k.f32(0.0)}; })[0];
+          memref::StoreOp::create(b, p, o.probs,
+                                  ValueRange{batchIndex, head, query, column});
+        });
+        return SmallVector<Value>{};
+      });
+    });
+    return SmallVector<Value>{};
+  });
 }
 
 Value RouterEmitter::pooled(Value token, Value column) {

@@ -42,8 +42,8 @@ RouterChain matchChain(BlockPriorOp prior) {
   EntmaxOp entmax = chain.entmax;
   if (entmax.getMask() || entmax.getDimension() != 3)
     return fail("entmax has a mask or does not run along the blocks");
-  if (!entmax.getProbs().hasOneUse() || !entmax.getTau().use_empty())
-    return fail("the probabilities or tau have other users");
+  if (!entmax.getTau().use_empty())
+    return fail("tau has users");
   chain.logits = entmax.getInput().getDefiningOp<RouteLogitsOp>();
   if (!chain.logits || !chain.logits.getResult().hasOneUse())
     return fail("the logits do not come from dash.route_logits alone");
@@ -79,16 +79,25 @@ struct RouterToKernel : OpRewritePattern<BlockPriorOp> {
     };
     Value prior = resultBuffer(rewriter, loc, op.getPriorInit());
     Value counts = resultBuffer(rewriter, loc, op.getCountsInit());
+    // Other users of the probabilities (the backward pass) get them from
+    // the kernel too.
+    Value probsTensor = chain.entmax.getProbs();
+    Value probs = probsTensor.hasOneUse()
+                      ? Value()
+                      : resultBuffer(rewriter, loc, probsTensor);
     RouteLogitsOp logits = chain.logits;
-    RouterKernelOp::create(rewriter, loc, input(logits.getQuery()),
-                           input(logits.getSummaries()), prior, counts,
-                           op.getBlockSizeAttr(), logits.getGammaAttr(),
-                           logits.getScaleAttr(), chain.entmax.getAlphaAttr(),
-                           op.getPriorModeAttr(), op.getSigmaAttr(),
-                           op.getLocalBlocksAttr(), op.getInitBlocksAttr());
+    RouterKernelOp::create(
+        rewriter, loc, input(logits.getQuery()), input(logits.getSummaries()),
+        prior, counts, op.getBlockSizeAttr(), logits.getGammaAttr(),
+        logits.getScaleAttr(), chain.entmax.getAlphaAttr(),
+        op.getPriorModeAttr(), op.getSigmaAttr(), op.getLocalBlocksAttr(),
+        op.getInitBlocksAttr(), probs);
     rewriter.replaceOp(
         op, {resultTensor(rewriter, loc, prior, op.getPriorInit()),
              resultTensor(rewriter, loc, counts, op.getCountsInit())});
+    if (probs)
+      rewriter.replaceAllUsesWith(
+          probsTensor, resultTensor(rewriter, loc, probs, probsTensor));
     rewriter.eraseOp(chain.entmax);
     rewriter.eraseOp(logits);
     return success();

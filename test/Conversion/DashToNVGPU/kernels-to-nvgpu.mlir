@@ -143,3 +143,23 @@ func.func @router(%q: memref<1x8x256x64xbf16>, %s: memref<1x2x4x64xf32>,
       outs(%p, %c : memref<1x2x256x4xf32>, memref<1x2x256xi32>)
   return
 }
+
+// -----
+
+// With the probabilities: after the solve, warps take rows and lanes
+// consecutive columns of p = u / sum, before the prior reuses the logits'
+// shared memory.
+// CHECK-LABEL: func.func @router_probs
+// CHECK-SAME: %[[PR:[^:]*]]: memref<1x8x256x4xf32>)
+// CHECK: module(@dash_router)
+// CHECK: arith.divf
+// CHECK: memref.store {{.*}}, %[[PR]]
+// CHECK: gpu.barrier
+// CHECK: math.log
+func.func @router_probs(%q: memref<1x8x256x64xbf16>, %s: memref<1x2x4x64xf32>,
+                        %p: memref<1x2x256x4xf32>, %c: memref<1x2x256xi32>,
+                        %pr: memref<1x8x256x4xf32>) {
+  dash.router_kernel ins(%q, %s : memref<1x8x256x64xbf16>, memref<1x2x4x64xf32>)
+      outs(%p, %c, %pr : memref<1x2x256x4xf32>, memref<1x2x256xi32>, memref<1x8x256x4xf32>)
+  return
+}

@@ -48,6 +48,28 @@ func.func @f16_g1(%q: tensor<1x2x200x128xf16>, %kbar: tensor<1x2x3x128xf32>) -> 
 
 // -----
 
+// Probabilities that the backward pass also reads come from the kernel as a
+// third result.
+// CHECK-LABEL: func.func @probs_used
+// CHECK: %[[PR:.*]] = memref.alloc() : memref<1x8x256x4xf32>
+// CHECK: dash.router_kernel ins({{.*}}) outs(%{{.*}}, %{{.*}}, %[[PR]] : memref<1x2x256x4xf32>, memref<1x2x256xi32>, memref<1x8x256x4xf32>)
+// CHECK: %[[PRT:.*]] = bufferization.to_tensor %[[PR]] restrict writable
+// CHECK: return {{.*}}, %[[PRT]]
+func.func @probs_used(%q: tensor<1x8x256x64xbf16>, %kbar: tensor<1x2x4x64xf32>)
+    -> (tensor<1x2x256x4xf32>, tensor<1x8x256x4xf32>) {
+  %z0 = tensor.empty() : tensor<1x8x256x4xf32>
+  %z = dash.route_logits ins(%q, %kbar : tensor<1x8x256x64xbf16>, tensor<1x2x4x64xf32>) outs(%z0 : tensor<1x8x256x4xf32>) {block_size = 64}
+  %p0 = tensor.empty() : tensor<1x8x256x4xf32>
+  %t0 = tensor.empty() : tensor<1x8x256xf32>
+  %p, %tau = dash.entmax ins(%z : tensor<1x8x256x4xf32>) outs(%p0, %t0 : tensor<1x8x256x4xf32>, tensor<1x8x256xf32>) {dimension = 3}
+  %l0 = tensor.empty() : tensor<1x2x256x4xf32>
+  %c0 = tensor.empty() : tensor<1x2x256xi32>
+  %prior, %counts = dash.block_prior ins(%p : tensor<1x8x256x4xf32>) outs(%l0, %c0 : tensor<1x2x256x4xf32>, tensor<1x2x256xi32>) {block_size = 64}
+  return %prior, %p : tensor<1x2x256x4xf32>, tensor<1x8x256x4xf32>
+}
+
+// -----
+
 // Left for dash-to-linalg: tau has a user; alpha outside (1, 2]; f32
 // queries; G = 128 (no tile of at most 64 rows).
 // CHECK-LABEL: func.func @left_alone

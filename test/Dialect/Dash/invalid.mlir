@@ -583,3 +583,11 @@ func.func @router_kernel_block_size(%q: memref<1x8x256x64xbf16>, %s: memref<1x2x
   dash.router_kernel ins(%q, %s : memref<1x8x256x64xbf16>, memref<1x2x8x64xf32>) outs(%p, %c : memref<1x2x256x8xf32>, memref<1x2x256xi32>) {block_size = 32}
   return
 }
+
+// -----
+
+func.func @router_kernel_probs_shape(%q: memref<1x8x256x64xbf16>, %s: memref<1x2x4x64xf32>, %p: memref<1x2x256x4xf32>, %c: memref<1x2x256xi32>, %pr: memref<1x8x256x5xf32>) {
+  // expected-error @+1 {{'dash.router_kernel' op dimension 3 (Mc) of probs is 5, but floor(N / block_size) with N = 256 is 4}}
+  dash.router_kernel ins(%q, %s : memref<1x8x256x64xbf16>, memref<1x2x4x64xf32>) outs(%p, %c, %pr : memref<1x2x256x4xf32>, memref<1x2x256xi32>, memref<1x8x256x5xf32>)
+  return
+}

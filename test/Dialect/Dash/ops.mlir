@@ -146,6 +146,18 @@ func.func @sparse_attention_grad_kernel(
 
 // -----
 
+// CHECK-LABEL: func @router_kernel_probs
+// CHECK: dash.router_kernel ins(%{{.*}}, %{{.*}} : memref<1x8x256x64xbf16>, memref<1x2x4x64xf32>) outs(%{{.*}}, %{{.*}}, %{{.*}} : memref<1x2x256x4xf32>, memref<1x2x256xi32>, memref<1x8x256x4xf32>)
+func.func @router_kernel_probs(%q: memref<1x8x256x64xbf16>, %s: memref<1x2x4x64xf32>,
+                               %p: memref<1x2x256x4xf32>, %c: memref<1x2x256xi32>,
+                               %pr: memref<1x8x256x4xf32>) {
+  dash.router_kernel ins(%q, %s : memref<1x8x256x64xbf16>, memref<1x2x4x64xf32>)
+      outs(%p, %c, %pr : memref<1x2x256x4xf32>, memref<1x2x256xi32>, memref<1x8x256x4xf32>)
+  return
+}
+
+// -----
+
 // CHECK-LABEL: func @router_kernel
 // CHECK: dash.router_kernel ins(%{{.*}}, %{{.*}} : memref<1x8x200x128xf16>, memref<1x2x3x128xf32>) outs(%{{.*}}, %{{.*}} : memref<1x2x200x4xf32>, memref<1x2x200xi32>) {alpha = 2.000000e+00 : f64, gamma = 4.000000e+00 : f64, local_blocks = 1 : i64, prior_mode = #dash.prior_mode<flat>}
 func.func @router_kernel(%q: memref<1x8x200x128xf16>, %s: memref<1x2x3x128xf32>,

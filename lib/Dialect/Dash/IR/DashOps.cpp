@@ -517,6 +517,12 @@ LogicalResult RouterKernelOp::verify() {
       .bind("B", "counts", getCounts(), 0)
       .bind("Hkv", "counts", getCounts(), 1)
       .bind("N", "counts", getCounts(), 2);
+  if (Value probs = getProbs())
+    c.rank("probs", probs, 4)
+        .bind("B", "probs", probs, 0)
+        .bind("H", "probs", probs, 1)
+        .bind("N", "probs", probs, 2)
+        .bind("Mc", "probs", probs, 3);
   checkDefaultScale(c, getScaleAttr());
   for (Value operand : getOperation()->getOperands())
     c.require(cast<ShapedType>(operand.getType()).hasStaticShape(),

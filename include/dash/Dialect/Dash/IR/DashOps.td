@@ -434,7 +434,9 @@ def Dash_RouterKernelOp : Dash_Op<"router_kernel"> {
     Shapes: `query [B, H, N, D]`, `summaries [B, Hkv, Mc, D]` f32,
     `log_prior [B, Hkv, N, M]` f32, `counts [B, Hkv, N]` i32, with
     `Mc = floor(N / block_size)` and `M = ceil(N / block_size)`. The
-    attributes are those of the three ops.
+    attributes are those of the three ops. With the optional
+    `probs [B, H, N, Mc]` f32 it also writes the entmax probabilities (the
+    backward pass needs them), still without writing the logits.
 
     ```mlir
     dash.router_kernel ins(%q, %kbar : memref<1x8x256x64xbf16>,
@@ -456,11 +458,13 @@ def Dash_RouterKernelOp : Dash_Op<"router_kernel"> {
                          "::mlir::dash::PriorMode::Centered">:$prior_mode,
                        DefaultValuedAttr<F64Attr, "1.0">:$sigma,
                        DefaultValuedAttr<I64Attr, "0">:$local_blocks,
-                       DefaultValuedAttr<I64Attr, "0">:$init_blocks);
+                       DefaultValuedAttr<I64Attr, "0">:$init_blocks,
+                       Arg<Optional<MemRefRankOf<[F32], [4]>>, "",
+                           [MemWrite]>:$probs);
   let assemblyFormat = [{
     `ins` `(` $query `,` $summaries `:` type($query) `,` type($summaries) `)`
-    `outs` `(` $log_prior `,` $counts `:` type($log_prior) `,` type($counts)
-      `)` attr-dict
+    `outs` `(` $log_prior `,` $counts (`,` $probs^)? `:` type($log_prior) `,`
+      type($counts) (`,` type($probs)^)? `)` attr-dict
   }];
   let hasVerifier = 1;
 }
