@@ -458,7 +458,7 @@ struct DashToLinalgPass : mlir::dash::impl::DashToLinalgBase<DashToLinalgPass> {
       // Ops on buffers are kernels built by later passes.
       if (!isa<DashDialect>(op->getDialect()) ||
           isa<SparseAttentionKernelOp, SparseAttentionGradKernelOp,
-              RouterKernelOp>(op))
+              RouterKernelOp, RouteLogitsGradKernelOp>(op))
         return WalkResult::advance();
       op->emitOpError("could not be lowered by dash-to-linalg");
       return WalkResult::interrupt();

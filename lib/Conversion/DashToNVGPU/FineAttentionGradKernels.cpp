@@ -55,21 +55,6 @@ protected:
     dProb = k.fmul(score, k.fsub(dProb, delta));
   }
 
-  /// Stores the f32 accumulators of the lane's row `r` (times `factor`)
-  /// into `dst[batch, head, row, :]`.
-  void storeRow(const Accumulators &acc, int64_t r, double factor, Value dst,
-                Value head, Value row) {
-    for (size_t j = 0; j < acc.size(); ++j) {
-      Value pair = vector::FromElementsOp::create(
-          b, VectorType::get({2}, b.getF32Type()),
-          ValueRange{k.fmul(acc[j][2 * r], k.f32(factor)),
-                     k.fmul(acc[j][2 * r + 1], k.f32(factor))});
-      vector::StoreOp::create(
-          b, pair, dst,
-          ValueRange{batchIndex, head, row, k.add(pairColumn, j * 8)});
-    }
-  }
-
   const FineAttentionGradOperands &o;
   int64_t kvHeads, group, tiles, blocks, kSteps;
 };

@@ -80,6 +80,26 @@ struct RouterOperands {
   PriorMode priorMode;
 };
 
+/// The memrefs of one routing-logit gradient (dash.route_logits_grad_kernel;
+/// identity layouts, static shapes): `query [B, H, N, D]`,
+/// `summaries [B, Hkv, Mc, D]` f32, `logitsGrad [B, H, N, Mc]` f32, the f32
+/// gradients `queryGrad` (query-like) and `summariesGrad` (summary-like,
+/// zero-filled before buildRouteLogitsGradSummariesKernel, which adds to
+/// it); `factor` is gamma * scale. Requires 64-token blocks.
+struct RouteLogitsGradOperands {
+  Value query, summaries, logitsGrad, queryGrad, summariesGrad;
+  double factor;
+};
+
+/// Emits the gpu.launch of `queryGrad = factor dz Kbar` (spec B6).
+void buildRouteLogitsGradQueryKernel(ImplicitLocOpBuilder &b,
+                                     const RouteLogitsGradOperands &operands);
+
+/// Emits the gpu.launch that adds `factor dz^T Q` (spec B6) to
+/// `summariesGrad`.
+void buildRouteLogitsGradSummariesKernel(
+    ImplicitLocOpBuilder &b, const RouteLogitsGradOperands &operands);
+
 /// Emits a gpu.launch that writes each f32 summary as three terms of the
 /// parts' 16-bit type whose sum is the summary to within its last bit, so
 /// that tensor-core products with them are f32 products.

@@ -3,8 +3,9 @@
 // Builds the block-list and fine-attention kernels of each
 // dash.sparse_attention_kernel, with the block lists in temporary buffers,
 // the block lists, their inverse and the dQ and dK/dV kernels of each
-// dash.sparse_attention_grad_kernel, and the summary-split and router
-// kernels of each dash.router_kernel. Runs after buffer deallocation, so it
+// dash.sparse_attention_grad_kernel, the summary-split and router
+// kernels of each dash.router_kernel, and the two products of each
+// dash.route_logits_grad_kernel. Runs after buffer deallocation, so it
 // frees its temporaries itself.
 //
 //===----------------------------------------------------------------------===//
@@ -167,12 +168,37 @@ struct RouterKernelToNVGPU : OpRewritePattern<RouterKernelOp> {
   }
 };
 
+struct RouteLogitsGradKernelToNVGPU
+    : OpRewritePattern<RouteLogitsGradKernelOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RouteLogitsGradKernelOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    nvgpu_kernels::RouteLogitsGradOperands operands;
+    operands.query = op.getQuery();
+    operands.summaries = op.getSummaries();
+    operands.logitsGrad = op.getLogitsGrad();
+    operands.queryGrad = op.getQueryGrad();
+    operands.summariesGrad = op.getSummariesGrad();
+    operands.factor =
+        op.getGamma().convertToDouble() *
+        resolveScale(op.getScaleAttr(), op.getQuery().getType().getDimSize(3));
+    nvgpu_kernels::buildRouteLogitsGradQueryKernel(b, operands);
+    nvgpu_kernels::buildFillKernel(b, operands.summariesGrad, 0.0);
+    nvgpu_kernels::buildRouteLogitsGradSummariesKernel(b, operands);
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 struct DashKernelsToNVGPUPass
     : dash::impl::DashKernelsToNVGPUBase<DashKernelsToNVGPUPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<SparseAttentionKernelToNVGPU, SparseAttentionGradKernelToNVGPU,
-                 RouterKernelToNVGPU>(&getContext());
+                 RouterKernelToNVGPU, RouteLogitsGradKernelToNVGPU>(
+        &getContext());
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };

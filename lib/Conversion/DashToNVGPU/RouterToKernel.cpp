@@ -104,11 +104,49 @@ struct RouterToKernel : OpRewritePattern<BlockPriorOp> {
   }
 };
 
+struct RouteLogitsGradToKernel : OpRewritePattern<RouteLogitsGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RouteLogitsGradOp op,
+                                PatternRewriter &rewriter) const override {
+    for (Value v : op->getOperands())
+      if (!cast<RankedTensorType>(v.getType()).hasStaticShape())
+        return rewriter.notifyMatchFailure(op, "dynamic shapes");
+    auto query = cast<RankedTensorType>(op.getQuery().getType());
+    auto summaries = cast<RankedTensorType>(op.getSummaries().getType());
+    if (query.getNumElements() == 0 || summaries.getDimSize(2) == 0)
+      return rewriter.notifyMatchFailure(op, "no complete block");
+    if (!summaries.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "the summaries are not f32");
+    for (Value grad : op.getResults())
+      if (!getElementTypeOrSelf(grad).isF32())
+        return rewriter.notifyMatchFailure(op, "gradients not in f32");
+    if (std::string limits = tensorCoreKernelLimits(query, op.getBlockSize());
+        !limits.empty())
+      return rewriter.notifyMatchFailure(op, limits);
+    Location loc = op.getLoc();
+    auto input = [&](Value tensor) {
+      return readOnlyBuffer(rewriter, loc, tensor);
+    };
+    Value queryGrad = resultBuffer(rewriter, loc, op.getQueryGrad());
+    Value summariesGrad = resultBuffer(rewriter, loc, op.getSummariesGrad());
+    RouteLogitsGradKernelOp::create(
+        rewriter, loc, input(op.getQuery()), input(op.getSummaries()),
+        input(op.getLogitsGrad()), queryGrad, summariesGrad,
+        op.getBlockSizeAttr(), op.getGammaAttr(), op.getScaleAttr());
+    rewriter.replaceOp(
+        op,
+        {resultTensor(rewriter, loc, queryGrad, op.getQueryGrad()),
+         resultTensor(rewriter, loc, summariesGrad, op.getSummariesGrad())});
+    return success();
+  }
+};
+
 struct DashRouterToKernelPass
     : dash::impl::DashRouterToKernelBase<DashRouterToKernelPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<RouterToKernel>(&getContext());
+    patterns.add<RouterToKernel, RouteLogitsGradToKernel>(&getContext());
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };

@@ -5,6 +5,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 namespace mlir::dash::nvgpu_kernels {
 
@@ -172,6 +173,48 @@ void TileEmitter::mmaB(Accumulators &acc,
       acc[2 * pair + 1] =
           k.mma(aRegs, {regs[2], regs[3]}, acc[2 * pair + 1], element);
     }
+  }
+}
+
+SmallVector<Value>
+TileEmitter::aOperandOf(function_ref<Value(Value, Value)> elementAt) {
+  // Registers: (m, k) = (l/4, 2 (l%4)), (l/4 + 8, ..), (l/4, .. + 8), both.
+  Value row = k.div(lane, 4);
+  SmallVector<Value> regs;
+  for (int64_t columnHalf = 0; columnHalf < 2; ++columnHalf)
+    for (int64_t rowHalf = 0; rowHalf < 2; ++rowHalf) {
+      Value m = k.add(row, rowHalf * 8);
+      Value column = k.add(pairColumn, columnHalf * 8);
+      regs.push_back(k.pack(elementAt(m, column),
+                            elementAt(m, k.add(column, 1)), element));
+    }
+  return regs;
+}
+
+void TileEmitter::stageTile(Value slot,
+                            function_ref<Value(Value, Value)> rowsAt) {
+  int64_t vectorsPerRow = headDim / 8;
+  Value dst = tile(slot);
+  for (int64_t i = 0; i < kTileRows * vectorsPerRow / kThreads; ++i) {
+    Value index = k.add(thread, i * kThreads);
+    Value row = k.div(index, vectorsPerRow);
+    Value column = k.mul(k.rem(index, vectorsPerRow), 8);
+    Value narrow = arith::TruncFOp::create(b, VectorType::get({8}, element),
+                                           rowsAt(row, column));
+    vector::StoreOp::create(b, narrow, dst, ValueRange{row, column});
+  }
+}
+
+void TileEmitter::storeRow(const Accumulators &acc, int64_t r, double factor,
+                           Value dst, Value head, Value row) {
+  for (size_t j = 0; j < acc.size(); ++j) {
+    Value pair = vector::FromElementsOp::create(
+        b, VectorType::get({2}, b.getF32Type()),
+        ValueRange{k.fmul(acc[j][2 * r], k.f32(factor)),
+                   k.fmul(acc[j][2 * r + 1], k.f32(factor))});
+    vector::StoreOp::create(
+        b, pair, dst,
+        ValueRange{batchIndex, head, row, k.add(pairColumn, j * 8)});
   }
 }
 

@@ -76,6 +76,16 @@ protected:
   /// `kBase .. kBase + 16 kSteps`, n columns `0 .. 8 acc.size()`.
   void mmaB(Accumulators &acc, function_ref<SmallVector<Value>(int64_t)> a,
             Value bSlot, int64_t kBase, int64_t kSteps);
+  /// A operand whose f32 element at (m, k) of the 16 x 16 tile is
+  /// `elementAt(m, k)` (rounded to the 16-bit type).
+  SmallVector<Value> aOperandOf(function_ref<Value(Value, Value)> elementAt);
+  /// Fills the tile in `slot` (64 rows) with `rowsAt(row, column)`, a
+  /// vector<8xf32> of columns `column .. +7`, rounded to the 16-bit type.
+  void stageTile(Value slot, function_ref<Value(Value, Value)> rowsAt);
+  /// Stores the f32 accumulators of the lane's row `r` (times `factor`)
+  /// into `dst[batch, head, row, :]`.
+  void storeRow(const Accumulators &acc, int64_t r, double factor, Value dst,
+                Value head, Value row);
   /// The A operand of k-step `step` from accumulators (16-bit).
   SmallVector<Value> accumulatorsAsA(const Accumulators &acc, int64_t step);
   /// `groups` accumulator groups of zeros.

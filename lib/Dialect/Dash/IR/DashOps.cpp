@@ -635,13 +635,18 @@ LogicalResult SummarizeGradOp::verify() {
   return c.result();
 }
 
-LogicalResult RouteLogitsGradOp::verify() {
-  ShapeChecker c(*this);
-  checkBlockSize(c, getBlockSize());
-  checkScale(c, getScaleAttr());
-  checkPositive(c, "gamma", getGamma().convertToDouble());
-  bindQueryLike(c, "query", getQuery());
-  deriveBlocks(c, getBlockSize());
+/// Shapes of the routing-logit gradient: query, summaries, logits_grad and
+/// the two gradients `queryGrad` (query-like) and `summariesGrad`.
+template <typename OpTy>
+static ShapeChecker &
+checkRouteLogitsGrad(ShapeChecker &c, OpTy op, StringRef queryGradName,
+                     Value queryGrad, StringRef summariesGradName,
+                     Value summariesGrad) {
+  checkBlockSize(c, op.getBlockSize());
+  checkScale(c, op.getScaleAttr());
+  checkPositive(c, "gamma", op.getGamma().convertToDouble());
+  bindQueryLike(c, "query", op.getQuery());
+  deriveBlocks(c, op.getBlockSize());
   auto bindSummaries = [&](StringRef name, Value v) -> ShapeChecker & {
     return c.rank(name, v, 4)
         .bind("B", name, v, 0)
@@ -649,14 +654,29 @@ LogicalResult RouteLogitsGradOp::verify() {
         .bind("Mc", name, v, 2)
         .bind("D", name, v, 3);
   };
-  bindSummaries("summaries", getSummaries()).divisible("H", "Hkv");
-  c.rank("logits_grad", getLogitsGrad(), 4)
-      .bind("B", "logits_grad", getLogitsGrad(), 0)
-      .bind("H", "logits_grad", getLogitsGrad(), 1)
-      .bind("N", "logits_grad", getLogitsGrad(), 2)
-      .bind("Mc", "logits_grad", getLogitsGrad(), 3);
-  bindQueryLike(c, "query_grad_init", getQueryGradInit());
-  bindSummaries("summaries_grad_init", getSummariesGradInit());
+  bindSummaries("summaries", op.getSummaries()).divisible("H", "Hkv");
+  c.rank("logits_grad", op.getLogitsGrad(), 4)
+      .bind("B", "logits_grad", op.getLogitsGrad(), 0)
+      .bind("H", "logits_grad", op.getLogitsGrad(), 1)
+      .bind("N", "logits_grad", op.getLogitsGrad(), 2)
+      .bind("Mc", "logits_grad", op.getLogitsGrad(), 3);
+  bindQueryLike(c, queryGradName, queryGrad);
+  return bindSummaries(summariesGradName, summariesGrad);
+}
+
+LogicalResult RouteLogitsGradKernelOp::verify() {
+  ShapeChecker c(*this);
+  checkRouteLogitsGrad(c, *this, "query_grad", getQueryGrad(), "summaries_grad",
+                       getSummariesGrad());
+  c.require(getSummaries().getType().getDimSize(2) >= 1,
+            "the kernel needs at least one complete block");
+  return checkKernelLimits(c, *this).result();
+}
+
+LogicalResult RouteLogitsGradOp::verify() {
+  ShapeChecker c(*this);
+  checkRouteLogitsGrad(c, *this, "query_grad_init", getQueryGradInit(),
+                       "summaries_grad_init", getSummariesGradInit());
   return c.result();
 }
 

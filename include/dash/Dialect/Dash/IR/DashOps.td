@@ -407,6 +407,53 @@ def Dash_SparseAttentionGradKernelOp : Dash_Op<"sparse_attention_grad_kernel"> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// dash.route_logits_grad_kernel (spec B6 on buffers, tensor cores)
+//===----------------------------------------------------------------------===//
+
+def Dash_RouteLogitsGradKernelOp : Dash_Op<"route_logits_grad_kernel"> {
+  let summary = "dash.route_logits_grad on buffers, for the tensor-core kernels";
+  let description = [{
+    The routing-logit gradient (spec B6) on buffers: with
+    `f = gamma * scale` and `dz` restricted to the candidates (`c` before
+    the query's own block), `query_grad = f dz Kbar` and
+    `summaries_grad = f dz^T Q` summed over the heads of each group. The
+    products run on tensor cores with bf16 operands (dz, Kbar and Q rounded
+    to bf16, whatever the query's 16-bit type) and f32 accumulation, as the
+    spec allows for matrix products. `dash-router-to-kernel` creates it from
+    an eligible `dash.route_logits_grad`; `dash-kernels-to-nvgpu` builds its
+    kernels. Writes every element of both results.
+
+    Shapes: `query [B, H, N, D]` (bf16 or f16, D 64 or 128),
+    `summaries [B, Hkv, Mc, D]` f32, `logits_grad [B, H, N, Mc]` f32,
+    `query_grad [B, H, N, D]` f32, `summaries_grad [B, Hkv, Mc, D]` f32,
+    `block_size = 64`, static shapes, `Mc >= 1`.
+
+    ```mlir
+    dash.route_logits_grad_kernel
+        ins(%q, %kbar, %dz : memref<1x8x256x64xbf16>, memref<1x2x4x64xf32>,
+            memref<1x8x256x4xf32>)
+        outs(%dq, %dkbar : memref<1x8x256x64xf32>, memref<1x2x4x64xf32>)
+        {gamma = 2.0}
+    ```
+  }];
+  let arguments = (ins Arg<Dash_HalfMemRef4, "", [MemRead]>:$query,
+                       Arg<MemRefRankOf<[F32], [4]>, "", [MemRead]>:$summaries,
+                       Arg<MemRefRankOf<[F32], [4]>, "", [MemRead]>:$logits_grad,
+                       Arg<MemRefRankOf<[F32], [4]>, "", [MemWrite]>:$query_grad,
+                       Arg<MemRefRankOf<[F32], [4]>, "", [MemWrite]>:$summaries_grad,
+                       Dash_BlockSizeAttr:$block_size,
+                       DefaultValuedAttr<F64Attr, "1.0">:$gamma,
+                       OptionalAttr<F64Attr>:$scale);
+  let assemblyFormat = [{
+    `ins` `(` $query `,` $summaries `,` $logits_grad `:` type($query) `,`
+      type($summaries) `,` type($logits_grad) `)`
+    `outs` `(` $query_grad `,` $summaries_grad `:` type($query_grad) `,`
+      type($summaries_grad) `)` attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
 include "dash/Dialect/Dash/IR/DashGradOps.td"
 
 #endif // DASH_DIALECT_DASH_IR_DASHOPS_TD
