@@ -163,11 +163,12 @@ def DashKernelsToNVGPU : Pass<"dash-kernels-to-nvgpu", "::mlir::func::FuncOp"> {
     `S = Q K^T` and `dP = dO V^T` by mma, P from the forward's LSE,
     `dS = P (dP - Delta)`, `dQ += dS K`, and each row's sum of dS over a
     block added atomically to the bias gradient, since the G heads of a
-    group share it); and the dK/dV kernel (one CTA per KV head and key block
-    over its inverse list times the G heads: `S^T = K Q^T`, `dP^T = V dO^T`,
-    then `dV += P^T dO` and `dK += dS^T Q` with P^T and dS^T as A operands
-    straight from the accumulators; it owns its rows of dK and dV, so
-    without atomics).
+    group share it); and the dK/dV kernel (one CTA per query head and key
+    block over its inverse list: `S^T = K Q^T`, `dP^T = V dO^T`, then
+    `dV += P^T dO` and `dK += dS^T Q` with P^T and dS^T as A operands
+    straight from the accumulators; the G heads of a group add their rows
+    of dK and dV atomically, after a fill with zeros, and with G = 1 store
+    them).
 
     Each `dash.router_kernel` becomes two kernels: one splits the f32
     summaries into three 16-bit terms (of the query's type; their sum is the

@@ -7,11 +7,13 @@
 //   also computes Delta = <dO, O> of its rows (kept for the dK/dV kernel) and
 //   adds each row's sum of dS over a block to the bias gradient, atomically
 //   since the G heads of a group share it.
-// - dK/dV: one CTA per (batch, KV head, key block) walks, for every head of
-//   the group, the query tiles that selected the block (the inverse lists);
-//   warp w owns keys 16w .. 16w + 15 and works on S^T, so that P^T and dS^T
-//   are A operands of dV += P^T dO and dK += dS^T Q without shared memory.
-//   Each CTA owns its rows of dK and dV: no atomics.
+// - dK/dV: one CTA per (batch, query head, key block) walks the query tiles
+//   that selected the block (the inverse lists); warp w owns keys
+//   16w .. 16w + 15 and works on S^T, so that P^T and dS^T are A operands of
+//   dV += P^T dO and dK += dS^T Q without shared memory. A CTA per head
+//   rather than per KV head keeps the longest chain (a block that every
+//   later tile selects) at one pass over the tiles; the G heads of a group
+//   then add their dK and dV atomically (plain stores when G = 1).
 // Both recompute P from the forward's LSE and prefetch the next tile with
 // cp.async while computing the current one.
 //
@@ -256,23 +258,37 @@ private:
     return sharedFloats(k.mul(k.add(k.mul(buffer, 3), which), kThreads * 4),
                         kThreads);
   }
-  /// The query tile and head of iteration `iteration` (list position major).
-  std::pair<Value, Value> tileAndHead(Value iteration) {
-    Value position = k.div(iteration, group);
-    Value head = k.add(k.mul(kvHead, group), k.rem(iteration, group));
-    return {listEntry(o.inverseLists, kvHead, block, position, tiles - 1),
-            head};
+  /// The query tile at `position` of the block's inverse list.
+  Value queryTileAt(Value position) {
+    return listEntry(o.inverseLists, kvHead, block, position, tiles - 1);
   }
-  void copyIteration(Value iteration, Value buffer,
+  void copyIteration(Value position, Value buffer,
                      SmallVectorImpl<Value> &tokens);
+  /// Stores (G = 1) or adds the lane's row `r` of `acc` times `factor` to
+  /// `dst[batch, kvHead, row, :]`.
+  void writeRow(const Accumulators &acc, int64_t r, double factor, Value dst,
+                Value row);
 
-  Value kvHead, block;
+  Value head, kvHead, block;
 };
 
-void KeyValueGradEmitter::copyIteration(Value iteration, Value buffer,
+void KeyValueGradEmitter::writeRow(const Accumulators &acc, int64_t r,
+                                   double factor, Value dst, Value row) {
+  if (group == 1) {
+    storeRow(acc, r, factor, dst, kvHead, row);
+    return;
+  }
+  for (size_t j = 0; j < acc.size(); ++j)
+    for (int64_t e = 0; e < 2; ++e)
+      memref::AtomicRMWOp::create(
+          b, arith::AtomicRMWKind::addf,
+          k.fmul(acc[j][2 * r + e], k.f32(factor)), dst,
+          ValueRange{batchIndex, kvHead, row, k.add(pairColumn, j * 8 + e)});
+}
+
+void KeyValueGradEmitter::copyIteration(Value position, Value buffer,
                                         SmallVectorImpl<Value> &tokens) {
-  auto [queryTile, head] = tileAndHead(iteration);
-  Value rowBase = k.mul(queryTile, kTileRows);
+  Value rowBase = k.mul(queryTileAt(position), kTileRows);
   copyRows(o.query, head, rowBase, tile(k.add(buffer, 2)), tokens);
   copyRows(o.outputGrad, head, rowBase, tile(k.add(buffer, 4)), tokens);
   Value row = k.add(rowBase, k.rem(thread, kTileRows));
@@ -290,16 +306,16 @@ void KeyValueGradEmitter::copyIteration(Value iteration, Value buffer,
 void KeyValueGradEmitter::emit() {
   OpBuilder::InsertionGuard guard(b);
   // Slots: K, V, Q (2 buffers), dO (2 buffers); then the row arrays.
-  beginKernel("dash_sparse_attention_grad_key_value", {blocks, kvHeads, batch},
+  beginKernel("dash_sparse_attention_grad_key_value", {blocks, heads, batch},
               /*tiles=*/6, /*extraBytes=*/2 * 3 * kThreads * 4);
   block = k.blockId(gpu::Dimension::x);
-  kvHead = k.blockId(gpu::Dimension::y);
+  head = k.blockId(gpu::Dimension::y);
+  kvHead = k.div(head, group);
   Value keyBegin = k.mul(block, kTileRows);
   Value numListed = arith::IndexCastOp::create(
       b, b.getIndexType(),
       memref::LoadOp::create(b, o.inverseCounts,
                              ValueRange{batchIndex, kvHead, block}));
-  Value iterations = k.mul(numListed, group);
 
   SmallVector<Value> tokens;
   copyKeyValue(o.key, o.value, kvHead, block, tile(0), tile(1), tokens);
@@ -314,16 +330,16 @@ void KeyValueGradEmitter::emit() {
   SmallVector<Value> inits;
   flatten(zeros(2 * outTiles), inits);
   ValueRange finals = k.forLoop(
-      k.idx(0), iterations, inits,
+      k.idx(0), numListed, inits,
       [&](Value iteration, ValueRange carried) -> SmallVector<Value> {
         Value buffer = k.rem(iteration, 2);
         Value next = k.add(iteration, 1);
-        waitAndSync(commitIf(k.ult(next, iterations),
+        waitAndSync(commitIf(k.ult(next, numListed),
                              [&](SmallVectorImpl<Value> &t) {
                                copyIteration(next, k.sub(k.idx(1), buffer), t);
                              }),
                     1);
-        Value rowBase = k.mul(tileAndHead(iteration).first, kTileRows);
+        Value rowBase = k.mul(queryTileAt(iteration), kTileRows);
         Value queries = k.add(buffer, 2), outputGrads = k.add(buffer, 4);
         Value priors = rowArray(buffer, 0), lses = rowArray(buffer, 1),
               deltas = rowArray(buffer, 2);
@@ -376,8 +392,8 @@ void KeyValueGradEmitter::emit() {
   Accumulators valueGrad = unflatten(finals.drop_front(4 * outTiles));
   for (int64_t r = 0; r < 2; ++r)
     k.ifThen(k.ult(keyRows[r], k.idx(seqLen)), [&] {
-      storeRow(keyGrad, r, o.scale, o.keyGrad, kvHead, keyRows[r]);
-      storeRow(valueGrad, r, 1.0, o.valueGrad, kvHead, keyRows[r]);
+      writeRow(keyGrad, r, o.scale, o.keyGrad, keyRows[r]);
+      writeRow(valueGrad, r, 1.0, o.valueGrad, keyRows[r]);
     });
   gpu::TerminatorOp::create(b);
 }

@@ -50,7 +50,8 @@ void buildFineAttentionKernel(ImplicitLocOpBuilder &b,
 /// (buildInverseBlockListKernel), a `delta [B, H, N]` f32 scratch buffer,
 /// and the f32 gradients `queryGrad`, `keyGrad`, `valueGrad`,
 /// `logPriorGrad` (zero-filled before buildQueryGradKernel, which adds to
-/// it).
+/// it; with G > 1, `keyGrad` and `valueGrad` are zero-filled before
+/// buildKeyValueGradKernel likewise).
 struct FineAttentionGradOperands {
   Value query, key, value, logPrior, output, lse, outputGrad;
   Value lists, counts, inverseLists, inverseCounts, delta;

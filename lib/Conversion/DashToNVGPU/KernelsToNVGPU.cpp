@@ -122,6 +122,11 @@ struct SparseAttentionGradKernelToNVGPU
     operands.scale =
         resolveScale(op.getScaleAttr(), op.getQuery().getType().getDimSize(3));
     nvgpu_kernels::buildFillKernel(b, operands.logPriorGrad, 0.0);
+    // With G > 1 the heads of a group add their dK and dV.
+    if (op.getQuery().getType().getDimSize(1) != kvHeads) {
+      nvgpu_kernels::buildFillKernel(b, operands.keyGrad, 0.0);
+      nvgpu_kernels::buildFillKernel(b, operands.valueGrad, 0.0);
+    }
     nvgpu_kernels::buildBlockListKernel(b, operands.logPrior, operands.lists,
                                         operands.counts, tileBlocks);
     nvgpu_kernels::buildInverseBlockListKernel(

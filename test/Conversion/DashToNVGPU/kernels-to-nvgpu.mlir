@@ -64,10 +64,15 @@ func.func @f16_d128(%q: memref<2x2x128x128xf16>, %k: memref<2x1x128x128xf16>,
 // CHECK-DAG: %[[LISTS:.*]] = memref.alloc() : memref<1x2x4x4xi32>
 // CHECK-DAG: %[[FLAGS:.*]] = memref.alloc() : memref<1x2x4x4xi8>
 // CHECK-DAG: %[[DELTA:.*]] = memref.alloc() : memref<1x4x200xf32>
-// The bias gradient is zeroed first: the dQ kernel adds to it.
+// The bias gradient is zeroed first: the dQ kernel adds to it; so are dK
+// and dV, to which the G = 2 heads of a group add.
 // CHECK: %[[FLAT:.*]] = memref.collapse_shape %[[DL]] {{\[\[}}0, 1, 2, 3]] : memref<1x2x200x4xf32> into memref<1600xf32>
 // CHECK: gpu.launch {{.*}} module(@dash_fill)
 // CHECK: memref.store {{.*}}, %[[FLAT]]
+// CHECK: memref.collapse_shape %[[DK]]
+// CHECK: gpu.launch {{.*}} module(@dash_fill)
+// CHECK: memref.collapse_shape %[[DV]]
+// CHECK: gpu.launch {{.*}} module(@dash_fill)
 // CHECK: gpu.launch {{.*}} module(@dash_block_lists)
 // CHECK: memref.store {{.*}}, %[[FLAGS]]
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}) module(@dash_inverse_block_lists)
@@ -82,14 +87,14 @@ func.func @f16_d128(%q: memref<2x2x128x128xf16>, %k: memref<2x1x128x128xf16>,
 // CHECK: math.exp2
 // CHECK: memref.atomic_rmw addf {{.*}}, %[[DL]]
 // CHECK: vector.store {{.*}}, %[[DQ]]{{.*}} : memref<1x4x200x64xf32>, vector<2xf32>
-// dK/dV: (blocks, KV heads, batch) x 128 threads, 6 tiles and the rows'
+// dK/dV: (blocks, heads, batch) x 128 threads, 6 tiles and the rows'
 // log-prior, LSE and Delta (two buffers).
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) dynamic_shared_memory_size %c58368_i32 module(@dash_sparse_attention_grad_key_value)
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) dynamic_shared_memory_size %c58368_i32 module(@dash_sparse_attention_grad_key_value)
 // CHECK: nvgpu.device_async_copy %[[DELTA]]
 // CHECK: scf.for
 // CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}
-// CHECK: vector.store {{.*}}, %[[DK]]
-// CHECK: vector.store {{.*}}, %[[DV]]
+// CHECK: memref.atomic_rmw addf {{.*}}, %[[DK]]
+// CHECK: memref.atomic_rmw addf {{.*}}, %[[DV]]
 // CHECK: memref.dealloc %[[LISTS]]
 // CHECK: memref.dealloc %[[DELTA]]
 func.func @grad_bf16_d64(%q: memref<1x4x200x64xbf16>, %k: memref<1x2x200x64xbf16>,
