@@ -25,6 +25,11 @@
 // RUN: %ptxas -arch=sm_90a -v %t.dkv.ptx -o %t.dkv.cubin 2>&1 | FileCheck %s --check-prefix=DKV
 // RUN: python3 %S/Inputs/kernel_ptx.py %t80.mlir dash_sparse_attention_grad_key_value > %t80.dkv.ptx
 // RUN: %ptxas -arch=sm_80 -v %t80.dkv.ptx -o %t80.dkv.cubin 2>&1 | FileCheck %s --check-prefix=DKV
+// And the routing-logit gradient's two products.
+// RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_route_logits_grad_query > %t.rq.ptx
+// RUN: %ptxas -arch=sm_90a -v %t.rq.ptx -o %t.rq.cubin 2>&1 | FileCheck %s --check-prefix=RQ
+// RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_route_logits_grad_summaries > %t.rs.ptx
+// RUN: %ptxas -arch=sm_90a -v %t.rs.ptx -o %t.rs.cubin 2>&1 | FileCheck %s --check-prefix=RS
 
 // CHECK: Compiling entry function 'dash_sparse_attention'
 // CHECK: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
@@ -35,6 +40,10 @@
 // DQ: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // DKV: Compiling entry function 'dash_sparse_attention_grad_key_value'
 // DKV: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// RQ: Compiling entry function 'dash_route_logits_grad_query'
+// RQ: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// RS: Compiling entry function 'dash_route_logits_grad_summaries'
+// RS: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 func.func @d128(%q: tensor<1x4x256x128xbf16>, %k: tensor<1x2x256x128xbf16>, %v: tensor<1x2x256x128xbf16>)
     -> tensor<1x4x256x128xbf16> {
   %o = dash.attention %q, %k, %v {block_size = 64}

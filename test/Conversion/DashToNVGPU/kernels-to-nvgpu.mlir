@@ -168,3 +168,51 @@ func.func @router_probs(%q: memref<1x8x256x64xbf16>, %s: memref<1x2x4x64xf32>,
       outs(%p, %c, %pr : memref<1x2x256x4xf32>, memref<1x2x256xi32>, memref<1x8x256x4xf32>)
   return
 }
+
+// -----
+
+// The routing-logit gradient: dQ per (tile, head, batch), the summaries and
+// dz staged or read as bf16, one k-step of 16 blocks per mma; dKbar zeroed,
+// then (block chunks, KV heads, batch x splits) CTAs add their sums.
+// CHECK-LABEL: func.func @route_logits_grad
+// CHECK-SAME: %[[DZ:[^:]*]]: memref<1x8x256x4xf32>, %[[DQ:[^:]*]]: memref<1x8x256x64xf32>, %[[DS:[^:]*]]: memref<1x2x4x64xf32>)
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c8{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) dynamic_shared_memory_size %c9216_i32 module(@dash_route_logits_grad_query)
+// CHECK: arith.truncf {{.*}} : vector<8xf32> to vector<8xbf16>
+// CHECK: memref.load %[[DZ]]
+// CHECK: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<bf16>
+// CHECK: vector.store {{.*}}, %[[DQ]]
+// CHECK: module(@dash_fill)
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c4{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) {{.*}} module(@dash_route_logits_grad_summaries)
+// CHECK: nvvm.mma.sync
+// CHECK: memref.atomic_rmw addf {{.*}}, %[[DS]]
+func.func @route_logits_grad(%q: memref<1x8x256x64xbf16>, %kbar: memref<1x2x4x64xf32>,
+                             %dz: memref<1x8x256x4xf32>, %dq: memref<1x8x256x64xf32>,
+                             %dkbar: memref<1x2x4x64xf32>) {
+  dash.route_logits_grad_kernel ins(%q, %kbar, %dz : memref<1x8x256x64xbf16>,
+      memref<1x2x4x64xf32>, memref<1x8x256x4xf32>)
+      outs(%dq, %dkbar : memref<1x8x256x64xf32>, memref<1x2x4x64xf32>) {gamma = 2.0}
+  return
+}
+
+// -----
+
+// G = 1: each CTA owns its rows of dK and dV, stored without atomics.
+// CHECK-LABEL: func.func @grad_g1
+// CHECK-SAME: %[[DK:[^:]*]]: memref<1x2x128x64xf32>, %[[DV:[^:]*]]: memref<1x2x128x64xf32>, %{{[^:]*}}: memref<1x2x128x2xf32>)
+// CHECK: module(@dash_sparse_attention_grad_key_value)
+// CHECK-NOT: memref.atomic_rmw
+// CHECK: vector.store {{.*}}, %[[DK]]
+// CHECK: vector.store {{.*}}, %[[DV]]
+func.func @grad_g1(%q: memref<1x2x128x64xf16>, %k: memref<1x2x128x64xf16>,
+                   %p: memref<1x2x128x2xf32>, %lse: memref<1x2x128xf32>,
+                   %dq: memref<1x2x128x64xf32>, %dk: memref<1x2x128x64xf32>,
+                   %dv: memref<1x2x128x64xf32>, %dl: memref<1x2x128x2xf32>) {
+  dash.sparse_attention_grad_kernel
+      ins(%q, %k, %k, %p, %q, %lse, %q : memref<1x2x128x64xf16>,
+          memref<1x2x128x64xf16>, memref<1x2x128x64xf16>,
+          memref<1x2x128x2xf32>, memref<1x2x128x64xf16>,
+          memref<1x2x128xf32>, memref<1x2x128x64xf16>)
+      outs(%dq, %dk, %dv, %dl : memref<1x2x128x64xf32>, memref<1x2x128x64xf32>,
+           memref<1x2x128x64xf32>, memref<1x2x128x2xf32>) {block_size = 64}
+  return
+}

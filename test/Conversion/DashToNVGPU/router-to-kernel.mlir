@@ -107,3 +107,31 @@ func.func @left_alone(%q: tensor<1x8x256x64xbf16>, %kbar: tensor<1x2x4x64xf32>,
   %prior4, %counts4 = dash.block_prior ins(%p4 : tensor<1x128x128x2xf32>) outs(%l4i, %c4i : tensor<1x1x128x2xf32>, tensor<1x1x128xi32>) {block_size = 64}
   return %tau, %prior2, %prior3, %prior4 : tensor<1x8x256xf32>, tensor<1x2x256x4xf32>, tensor<1x2x256x4xf32>, tensor<1x1x128x2xf32>
 }
+
+// -----
+
+// The routing-logit gradient with f32 gradients moves to the tensor-core
+// kernel; with gradients in the query's type, or no complete block, it is
+// left for dash-to-linalg.
+// CHECK-LABEL: func.func @route_logits_grad
+// CHECK-DAG: %[[DQ:.*]] = memref.alloc() : memref<1x8x256x64xf32>
+// CHECK-DAG: %[[DS:.*]] = memref.alloc() : memref<1x2x4x64xf32>
+// CHECK: dash.route_logits_grad_kernel ins({{.*}} : memref<1x8x256x64xbf16>, memref<1x2x4x64xf32>, memref<1x8x256x4xf32>) outs(%[[DQ]], %[[DS]] : memref<1x8x256x64xf32>, memref<1x2x4x64xf32>) {gamma = 3.000000e+00 : f64}
+// CHECK-COUNT-2: bufferization.to_tensor {{.*}} restrict writable
+// CHECK: dash.route_logits_grad ins
+// CHECK: dash.route_logits_grad ins
+func.func @route_logits_grad(%q: tensor<1x8x256x64xbf16>, %kbar: tensor<1x2x4x64xf32>,
+                             %dz: tensor<1x8x256x4xf32>, %q32: tensor<1x8x32x64xbf16>,
+                             %kbar0: tensor<1x2x0x64xf32>, %dz0: tensor<1x8x32x0xf32>)
+    -> (tensor<1x8x256x64xf32>, tensor<1x2x4x64xf32>, tensor<1x8x256x64xbf16>,
+        tensor<1x8x32x64xf32>) {
+  %qi = tensor.empty() : tensor<1x8x256x64xf32>
+  %si = tensor.empty() : tensor<1x2x4x64xf32>
+  %dq, %ds = dash.route_logits_grad ins(%q, %kbar, %dz : tensor<1x8x256x64xbf16>, tensor<1x2x4x64xf32>, tensor<1x8x256x4xf32>) outs(%qi, %si : tensor<1x8x256x64xf32>, tensor<1x2x4x64xf32>) {block_size = 64, gamma = 3.0}
+  %qh = tensor.empty() : tensor<1x8x256x64xbf16>
+  %dqh, %dsh = dash.route_logits_grad ins(%q, %kbar, %dz : tensor<1x8x256x64xbf16>, tensor<1x2x4x64xf32>, tensor<1x8x256x4xf32>) outs(%qh, %si : tensor<1x8x256x64xbf16>, tensor<1x2x4x64xf32>) {block_size = 64}
+  %q0 = tensor.empty() : tensor<1x8x32x64xf32>
+  %s0 = tensor.empty() : tensor<1x2x0x64xf32>
+  %dq0, %ds0 = dash.route_logits_grad ins(%q32, %kbar0, %dz0 : tensor<1x8x32x64xbf16>, tensor<1x2x0x64xf32>, tensor<1x8x32x0xf32>) outs(%q0, %s0 : tensor<1x8x32x64xf32>, tensor<1x2x0x64xf32>) {block_size = 64}
+  return %dq, %ds, %dqh, %dq0 : tensor<1x8x256x64xf32>, tensor<1x2x4x64xf32>, tensor<1x8x256x64xbf16>, tensor<1x8x32x64xf32>
+}

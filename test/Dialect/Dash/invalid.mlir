@@ -591,3 +591,19 @@ func.func @router_kernel_probs_shape(%q: memref<1x8x256x64xbf16>, %s: memref<1x2
   dash.router_kernel ins(%q, %s : memref<1x8x256x64xbf16>, memref<1x2x4x64xf32>) outs(%p, %c, %pr : memref<1x2x256x4xf32>, memref<1x2x256xi32>, memref<1x8x256x5xf32>)
   return
 }
+
+// -----
+
+func.func @route_logits_grad_kernel_no_block(%q: memref<1x2x32x64xbf16>, %kbar: memref<1x1x0x64xf32>, %dz: memref<1x2x32x0xf32>, %dq: memref<1x2x32x64xf32>) {
+  // expected-error @+1 {{'dash.route_logits_grad_kernel' op the kernel needs at least one complete block}}
+  dash.route_logits_grad_kernel ins(%q, %kbar, %dz : memref<1x2x32x64xbf16>, memref<1x1x0x64xf32>, memref<1x2x32x0xf32>) outs(%dq, %kbar : memref<1x2x32x64xf32>, memref<1x1x0x64xf32>)
+  return
+}
+
+// -----
+
+func.func @route_logits_grad_kernel_logits_shape(%q: memref<1x2x128x64xbf16>, %kbar: memref<1x1x2x64xf32>, %dz: memref<1x2x128x3xf32>, %dq: memref<1x2x128x64xf32>) {
+  // expected-error @+1 {{'dash.route_logits_grad_kernel' op dimension 3 (Mc) of logits_grad is 3, but floor(N / block_size) with N = 128 is 2}}
+  dash.route_logits_grad_kernel ins(%q, %kbar, %dz : memref<1x2x128x64xbf16>, memref<1x1x2x64xf32>, memref<1x2x128x3xf32>) outs(%dq, %kbar : memref<1x2x128x64xf32>, memref<1x1x2x64xf32>)
+  return
+}

@@ -158,6 +158,19 @@ func.func @router_kernel_probs(%q: memref<1x8x256x64xbf16>, %s: memref<1x2x4x64x
 
 // -----
 
+// CHECK-LABEL: func @route_logits_grad_kernel
+// CHECK: dash.route_logits_grad_kernel ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<1x8x256x64xbf16>, memref<1x2x4x64xf32>, memref<1x8x256x4xf32>) outs(%{{.*}}, %{{.*}} : memref<1x8x256x64xf32>, memref<1x2x4x64xf32>) {gamma = 2.000000e+00 : f64}
+func.func @route_logits_grad_kernel(%q: memref<1x8x256x64xbf16>, %kbar: memref<1x2x4x64xf32>,
+                                    %dz: memref<1x8x256x4xf32>, %dq: memref<1x8x256x64xf32>,
+                                    %dkbar: memref<1x2x4x64xf32>) {
+  dash.route_logits_grad_kernel ins(%q, %kbar, %dz : memref<1x8x256x64xbf16>,
+      memref<1x2x4x64xf32>, memref<1x8x256x4xf32>)
+      outs(%dq, %dkbar : memref<1x8x256x64xf32>, memref<1x2x4x64xf32>) {gamma = 2.0}
+  return
+}
+
+// -----
+
 // CHECK-LABEL: func @router_kernel
 // CHECK: dash.router_kernel ins(%{{.*}}, %{{.*}} : memref<1x8x200x128xf16>, memref<1x2x3x128xf32>) outs(%{{.*}}, %{{.*}} : memref<1x2x200x4xf32>, memref<1x2x200xi32>) {alpha = 2.000000e+00 : f64, gamma = 4.000000e+00 : f64, local_blocks = 1 : i64, prior_mode = #dash.prior_mode<flat>}
 func.func @router_kernel(%q: memref<1x8x200x128xf16>, %s: memref<1x2x3x128xf32>,
