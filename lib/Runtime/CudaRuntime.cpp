@@ -9,7 +9,10 @@
 
 #include <dlfcn.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <limits>
 #include <mutex>
 
 namespace {
@@ -21,6 +24,7 @@ using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
 using CUevent = struct CUevent_st *;
+using CUmemoryPool = struct CUmemPoolHandle_st *;
 
 /// cuda.h's CUDA_MEMCPY2D.
 struct Memcpy2D {
@@ -44,6 +48,8 @@ constexpr CUresult kSuccess = 0;
 constexpr int kAttributeComputeCapabilityMajor = 75;
 constexpr int kAttributeComputeCapabilityMinor = 76;
 constexpr int kFunctionAttributeMaxDynamicSharedBytes = 8;
+constexpr int kAttributeMemoryPoolsSupported = 115;
+constexpr int kMemPoolAttributeReleaseThreshold = 4;
 /// Launches above this much dynamic shared memory must opt in.
 constexpr int32_t kDefaultSharedLimit = 48 * 1024;
 
@@ -85,13 +91,24 @@ struct Driver {
   X(cuMemsetD32Async, CUresult (*)(CUdeviceptr, unsigned, size_t, CUstream))   \
   X(cuMemsetD16Async,                                                          \
     CUresult (*)(CUdeviceptr, unsigned short, size_t, CUstream))
+/// Stream-ordered allocation (CUDA 11.2 and later drivers), used when
+/// present.
+#define DASH_CUDA_POOL_FUNCTIONS(X)                                            \
+  X(cuDeviceGetDefaultMemPool, CUresult (*)(CUmemoryPool *, CUdevice))         \
+  X(cuMemPoolSetAttribute, CUresult (*)(CUmemoryPool, int, void *))            \
+  X(cuMemAllocAsync, CUresult (*)(CUdeviceptr *, size_t, CUstream))            \
+  X(cuMemFreeAsync, CUresult (*)(CUdeviceptr, CUstream))
 #define DASH_DECLARE(name, ...)                                                \
   using name##Type = __VA_ARGS__;                                              \
   name##Type name = nullptr;
   DASH_CUDA_FUNCTIONS(DASH_DECLARE)
+  DASH_CUDA_POOL_FUNCTIONS(DASH_DECLARE)
 #undef DASH_DECLARE
   CUdevice device = 0;
   CUcontext context = nullptr;
+  /// Whether the generated code's temporaries come from the device's
+  /// default memory pool.
+  bool pooled = false;
 };
 
 Driver driver;
@@ -145,6 +162,32 @@ bool recordMissingDriver(const char *call) {
 
 namespace dash::cuda {
 
+/// The generated code allocates and frees its temporaries (some of them GiB)
+/// on every call; cuMemAlloc and cuMemFree map and unmap them each time and
+/// cuMemFree synchronises. The default memory pool keeps freed memory for
+/// the next call instead, up to DASH_CUDA_POOL_RETAIN_BYTES (default: all).
+static void usePoolIfSupported(void *library) {
+#define DASH_RESOLVE_OPTIONAL(name, ...)                                       \
+  driver.name = reinterpret_cast<Driver::name##Type>(dlsym(library, #name));   \
+  if (!driver.name)                                                            \
+    return;
+  DASH_CUDA_POOL_FUNCTIONS(DASH_RESOLVE_OPTIONAL)
+#undef DASH_RESOLVE_OPTIONAL
+  int supported = 0;
+  CUmemoryPool pool = nullptr;
+  if (driver.cuDeviceGetAttribute(&supported, kAttributeMemoryPoolsSupported,
+                                  driver.device) != kSuccess ||
+      !supported ||
+      driver.cuDeviceGetDefaultMemPool(&pool, driver.device) != kSuccess)
+    return;
+  uint64_t retain = std::numeric_limits<uint64_t>::max();
+  if (const char *value = std::getenv("DASH_CUDA_POOL_RETAIN_BYTES"))
+    retain = std::strtoull(value, nullptr, 10);
+  driver.pooled =
+      driver.cuMemPoolSetAttribute(pool, kMemPoolAttributeReleaseThreshold,
+                                   &retain) == kSuccess;
+}
+
 std::string initialize(int ordinal) {
   std::lock_guard<std::mutex> lock(mutex);
   if (loaded)
@@ -180,6 +223,7 @@ std::string initialize(int ordinal) {
     loadError = error;
     return error;
   }
+  usePoolIfSupported(library);
   loaded = true;
   return "";
 }
@@ -406,13 +450,22 @@ void *mgpuMemAlloc(uint64_t bytes, CUstream /*stream*/, bool /*hostShared*/) {
   CUdeviceptr pointer = 0;
   if (!loaded)
     return recordMissingDriver("cuMemAlloc"), nullptr;
-  // Zero-size buffers (empty tensors) still get a distinct pointer.
-  DASH_CALL(cuMemAlloc_v2, &pointer, bytes ? bytes : 1);
+  // Zero-size buffers (empty tensors) still get a distinct pointer. Pool
+  // allocations are ordered on the legacy stream, which every launch's
+  // (blocking) stream synchronises with.
+  if (driver.pooled)
+    DASH_CALL(cuMemAllocAsync, &pointer, bytes ? bytes : 1, nullptr);
+  else
+    DASH_CALL(cuMemAlloc_v2, &pointer, bytes ? bytes : 1);
   return reinterpret_cast<void *>(pointer);
 }
 
 void mgpuMemFree(void *pointer, CUstream /*stream*/) {
-  if (loaded && pointer)
+  if (!loaded || !pointer)
+    return;
+  if (driver.pooled)
+    DASH_CALL(cuMemFreeAsync, reinterpret_cast<CUdeviceptr>(pointer), nullptr);
+  else
     DASH_CALL(cuMemFree_v2, reinterpret_cast<CUdeviceptr>(pointer));
 }
 
