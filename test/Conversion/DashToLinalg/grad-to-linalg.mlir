@@ -225,6 +225,21 @@ func.func @route_logits_grad(%q: tensor<1x4x40x4xf32>, %kbar: tensor<1x2x2x4xf32
 
 // -----
 
+// A long reduction (G N = 2 * 4096 rows into 256 x 4 outputs) runs in two
+// stages: partial sums over 16 chunks of 256 rows, then over the chunks.
+// CHECK-LABEL: func @route_logits_grad_long
+// CHECK: %[[DZ:.*]] = tensor.expand_shape %{{.*}} {{\[\[}}0], [1], [2], [3, 4], [5]] output_shape [1, 2, 2, 16, 256, 256] : tensor<1x2x2x4096x256xf32> into tensor<1x2x2x16x256x256xf32>
+// CHECK: %[[Q:.*]] = tensor.expand_shape %{{.*}} {{\[\[}}0], [1], [2], [3, 4], [5]] output_shape [1, 2, 2, 16, 256, 4] : tensor<1x2x2x4096x4xf32> into tensor<1x2x2x16x256x4xf32>
+// CHECK: %[[PARTIAL:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%[[DZ]], %[[Q]] : {{.*}}) outs(%{{.*}} : tensor<1x2x16x256x4xf32>)
+// CHECK: %[[DKBAR:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[PARTIAL]] : tensor<1x2x16x256x4xf32>) outs(%{{.*}} : tensor<1x2x256x4xf32>)
+// CHECK: return %[[DKBAR]]
+func.func @route_logits_grad_long(%q: tensor<1x4x4096x4xf32>, %kbar: tensor<1x2x256x4xf32>, %dz: tensor<1x4x4096x256xf32>, %dqi: tensor<1x4x4096x4xf32>, %dkbari: tensor<1x2x256x4xf32>) -> tensor<1x2x256x4xf32> {
+  %dq, %dkbar = dash.route_logits_grad ins(%q, %kbar, %dz : tensor<1x4x4096x4xf32>, tensor<1x2x256x4xf32>, tensor<1x4x4096x256xf32>) outs(%dqi, %dkbari : tensor<1x4x4096x4xf32>, tensor<1x2x256x4xf32>) {block_size = 16}
+  return %dkbar : tensor<1x2x256x4xf32>
+}
+
+// -----
+
 // Mean pooling: dK_t = dKbar_c / Bk for the tokens of the complete blocks
 // (1/16), then the tokens of the partial last block (N = 40 = 2 * 16 + 8)
 // are padded with zeros.
