@@ -1,5 +1,4 @@
-//===- TensorBuffers.h - Kernel ops on buffers amid tensors ------*- C++
-//-*-===//
+//===- TensorBuffers.h - Kernel ops on buffers amid tensors ----*- C++ -*-===//
 //
 // The bridge that the *-to-kernel passes build before bufferization: a
 // kernel op on buffers reads its tensor operands through read-only buffers
