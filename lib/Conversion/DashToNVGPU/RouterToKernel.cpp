@@ -44,6 +44,12 @@ RouterChain matchChain(BlockPriorOp prior) {
     return fail("entmax has a mask or does not run along the blocks");
   if (!entmax.getTau().use_empty())
     return fail("tau has users");
+  // The kernel replaces the probabilities at the block_prior, so their
+  // other users must come after it.
+  for (Operation *user : entmax.getProbs().getUsers())
+    if (user != prior &&
+        (user->getBlock() != prior->getBlock() || user->isBeforeInBlock(prior)))
+      return fail("the probabilities have a user before dash.block_prior");
   chain.logits = entmax.getInput().getDefiningOp<RouteLogitsOp>();
   if (!chain.logits || !chain.logits.getResult().hasOneUse())
     return fail("the logits do not come from dash.route_logits alone");

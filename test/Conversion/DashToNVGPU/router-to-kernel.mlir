@@ -135,3 +135,24 @@ func.func @route_logits_grad(%q: tensor<1x8x256x64xbf16>, %kbar: tensor<1x2x4x64
   %dq0, %ds0 = dash.route_logits_grad ins(%q32, %kbar0, %dz0 : tensor<1x8x32x64xbf16>, tensor<1x2x0x64xf32>, tensor<1x8x32x0xf32>) outs(%q0, %s0 : tensor<1x8x32x64xf32>, tensor<1x2x0x64xf32>) {block_size = 64}
   return %dq, %ds, %dqh, %dq0 : tensor<1x8x256x64xf32>, tensor<1x2x4x64xf32>, tensor<1x8x256x64xbf16>, tensor<1x8x32x64xf32>
 }
+
+// -----
+
+// A user of the probabilities before the block_prior: left alone (the
+// kernel's probabilities would not dominate it).
+// CHECK-LABEL: func.func @probs_used_before
+// CHECK-NOT: dash.router_kernel
+// CHECK: dash.block_prior
+func.func @probs_used_before(%q: tensor<1x8x256x64xbf16>, %kbar: tensor<1x2x4x64xf32>)
+    -> (tensor<1x2x256x4xf32>, tensor<1x8x256x4xf32>) {
+  %z0 = tensor.empty() : tensor<1x8x256x4xf32>
+  %z = dash.route_logits ins(%q, %kbar : tensor<1x8x256x64xbf16>, tensor<1x2x4x64xf32>) outs(%z0 : tensor<1x8x256x4xf32>) {block_size = 64}
+  %p0 = tensor.empty() : tensor<1x8x256x4xf32>
+  %t0 = tensor.empty() : tensor<1x8x256xf32>
+  %p, %tau = dash.entmax ins(%z : tensor<1x8x256x4xf32>) outs(%p0, %t0 : tensor<1x8x256x4xf32>, tensor<1x8x256xf32>) {dimension = 3}
+  %c = linalg.copy ins(%p : tensor<1x8x256x4xf32>) outs(%p0 : tensor<1x8x256x4xf32>) -> tensor<1x8x256x4xf32>
+  %l0 = tensor.empty() : tensor<1x2x256x4xf32>
+  %c0 = tensor.empty() : tensor<1x2x256xi32>
+  %prior, %counts = dash.block_prior ins(%p : tensor<1x8x256x4xf32>) outs(%l0, %c0 : tensor<1x2x256x4xf32>, tensor<1x2x256xi32>) {block_size = 64}
+  return %prior, %c : tensor<1x2x256x4xf32>, tensor<1x8x256x4xf32>
+}
