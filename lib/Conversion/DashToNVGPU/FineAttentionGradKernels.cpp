@@ -121,10 +121,7 @@ void QueryGradEmitter::emit() {
   Value head = k.blockId(gpu::Dimension::y);
   kvHead = k.div(head, group);
   Value rowBegin = k.mul(queryTile, kTileRows);
-  Value numListed = arith::IndexCastOp::create(
-      b, b.getIndexType(),
-      memref::LoadOp::create(b, o.counts,
-                             ValueRange{batchIndex, kvHead, queryTile}));
+  Value numListed = listLength(o.counts, kvHead, queryTile);
   auto listedBlock = [&](Value position) {
     return listEntry(o.lists, kvHead, queryTile, position, tiles - 1);
   };
@@ -278,12 +275,7 @@ void KeyValueGradEmitter::writeRow(const Accumulators &acc, int64_t r,
     storeRow(acc, r, factor, dst, kvHead, row);
     return;
   }
-  for (size_t j = 0; j < acc.size(); ++j)
-    for (int64_t e = 0; e < 2; ++e)
-      memref::AtomicRMWOp::create(
-          b, arith::AtomicRMWKind::addf,
-          k.fmul(acc[j][2 * r + e], k.f32(factor)), dst,
-          ValueRange{batchIndex, kvHead, row, k.add(pairColumn, j * 8 + e)});
+  addRow(acc, r, factor, dst, kvHead, row);
 }
 
 void KeyValueGradEmitter::copyIteration(Value position, Value buffer,
@@ -312,10 +304,7 @@ void KeyValueGradEmitter::emit() {
   head = k.blockId(gpu::Dimension::y);
   kvHead = k.div(head, group);
   Value keyBegin = k.mul(block, kTileRows);
-  Value numListed = arith::IndexCastOp::create(
-      b, b.getIndexType(),
-      memref::LoadOp::create(b, o.inverseCounts,
-                             ValueRange{batchIndex, kvHead, block}));
+  Value numListed = listLength(o.inverseCounts, kvHead, block);
 
   SmallVector<Value> tokens;
   copyKeyValue(o.key, o.value, kvHead, block, tile(0), tile(1), tokens);

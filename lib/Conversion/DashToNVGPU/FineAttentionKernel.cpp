@@ -53,10 +53,7 @@ void FineAttentionEmitter::emit() {
   kvHead = k.div(head, group);
 
   Value rowBegin = k.mul(queryTile, kTileRows);
-  Value numListed = arith::IndexCastOp::create(
-      b, b.getIndexType(),
-      memref::LoadOp::create(b, o.counts,
-                             ValueRange{batchIndex, kvHead, queryTile}));
+  Value numListed = listLength(o.counts, kvHead, queryTile);
   auto listedBlock = [&](Value position) {
     return listEntry(o.lists, kvHead, queryTile, position, tiles - 1);
   };

@@ -73,6 +73,36 @@ protected:
     });
   }
 
+  /// `iterations` steps of: `stageStep(i)` fills the shared tile (the B
+  /// operand, [k][n]), then acc += A * B over its 64 rows, with the
+  /// A operand's elements from `elementAt(i)`. Returns the accumulators.
+  Accumulators
+  accumulate(Value iterations, function_ref<void(Value)> stageStep,
+             function_ref<Value(Value, int64_t, Value, Value)> elementAt) {
+    SmallVector<Value> inits;
+    flatten(zeros(outTiles), inits);
+    ValueRange finals =
+        k.forLoop(k.idx(0), iterations, inits,
+                  [&](Value i, ValueRange carried) -> SmallVector<Value> {
+                    stageStep(i);
+                    gpu::BarrierOp::create(b);
+                    Accumulators acc = unflatten(carried);
+                    mmaB(
+                        acc,
+                        [&](int64_t s) {
+                          return aOperandOf([&](Value m, Value column) {
+                            return elementAt(i, s, m, column);
+                          });
+                        },
+                        k.idx(0), /*kBase=*/0, /*kSteps=*/4);
+                    gpu::BarrierOp::create(b);
+                    SmallVector<Value> results;
+                    flatten(acc, results);
+                    return results;
+                  });
+    return unflatten(finals);
+  }
+
   const RouteLogitsGradOperands &o;
   int64_t kvHeads, complete, group, tiles, outTiles;
 };
@@ -92,31 +122,17 @@ public:
     Value warpRow = k.add(rowBegin, k.mul(warp, 16));
     // Every row of the tile has the candidates 0 .. queryTile - 1.
     Value chunks = k.div(k.add(queryTile, kTileRows - 1), kTileRows);
-    SmallVector<Value> inits;
-    flatten(zeros(outTiles), inits);
-    ValueRange finals =
-        k.forLoop(k.idx(0), chunks, inits,
-                  [&](Value chunk, ValueRange carried) -> SmallVector<Value> {
-                    Value first = k.mul(chunk, kTileRows);
-                    stage(k.idx(0), o.summaries, kvHead, first, complete);
-                    gpu::BarrierOp::create(b);
-                    Accumulators acc = unflatten(carried);
-                    mmaB(
-                        acc,
-                        [&](int64_t s) {
-                          return aOperandOf([&](Value m, Value column) {
-                            return logitGrad(
-                                head, k.add(warpRow, m),
-                                k.add(first, k.add(column, s * 16)), queryTile);
-                          });
-                        },
-                        k.idx(0), /*kBase=*/0, /*kSteps=*/4);
-                    gpu::BarrierOp::create(b);
-                    SmallVector<Value> results;
-                    flatten(acc, results);
-                    return results;
-                  });
-    Accumulators acc = unflatten(finals);
+    Accumulators acc = accumulate(
+        chunks,
+        [&](Value chunk) {
+          stage(k.idx(0), o.summaries, kvHead, k.mul(chunk, kTileRows),
+                complete);
+        },
+        [&](Value chunk, int64_t s, Value m, Value column) {
+          return logitGrad(
+              head, k.add(warpRow, m),
+              k.add(k.mul(chunk, kTileRows), k.add(column, s * 16)), queryTile);
+        });
     for (int64_t r = 0; r < 2; ++r) {
       Value row = k.add(rowBegin, laneRow[r]);
       k.ifThen(k.ult(row, k.idx(seqLen)),
@@ -150,43 +166,29 @@ public:
         k.ult(start, k.idx(tiles)),
         k.div(k.add(k.sub(k.idx(tiles), start), splits - 1), splits), k.idx(0));
     Value blockRow = k.add(first, k.mul(warp, 16));
-    SmallVector<Value> inits;
-    flatten(zeros(outTiles), inits);
-    ValueRange finals = k.forLoop(
-        k.idx(0), k.mul(steps, group), inits,
-        [&](Value iteration, ValueRange carried) -> SmallVector<Value> {
-          Value queryTile =
-              k.add(start, k.mul(k.div(iteration, group), splits));
-          Value head = k.add(k.mul(kvHead, group), k.rem(iteration, group));
-          Value rowBase = k.mul(queryTile, kTileRows);
-          stage(k.idx(0), o.query, head, rowBase, seqLen);
-          gpu::BarrierOp::create(b);
-          Accumulators acc = unflatten(carried);
-          mmaB(
-              acc,
-              [&](int64_t s) {
-                return aOperandOf([&](Value m, Value row) {
-                  return logitGrad(head, k.add(rowBase, k.add(row, s * 16)),
-                                   k.add(blockRow, m), queryTile);
-                });
-              },
-              k.idx(0), /*kBase=*/0, /*kSteps=*/4);
-          gpu::BarrierOp::create(b);
-          SmallVector<Value> results;
-          flatten(acc, results);
-          return results;
+    // Iteration i: query tile start + (i / G) splits, head i % G.
+    auto queryTileOf = [&](Value i) {
+      return k.add(start, k.mul(k.div(i, group), splits));
+    };
+    auto headOf = [&](Value i) {
+      return k.add(k.mul(kvHead, group), k.rem(i, group));
+    };
+    Accumulators acc = accumulate(
+        k.mul(steps, group),
+        [&](Value i) {
+          stage(k.idx(0), o.query, headOf(i), k.mul(queryTileOf(i), kTileRows),
+                seqLen);
+        },
+        [&](Value i, int64_t s, Value m, Value row) {
+          Value queryTile = queryTileOf(i);
+          return logitGrad(
+              headOf(i), k.add(k.mul(queryTile, kTileRows), k.add(row, s * 16)),
+              k.add(blockRow, m), queryTile);
         });
-    Accumulators acc = unflatten(finals);
     for (int64_t r = 0; r < 2; ++r) {
       Value block = k.add(first, laneRow[r]);
       k.ifThen(k.ult(block, k.idx(complete)), [&] {
-        for (int64_t j = 0; j < outTiles; ++j)
-          for (int64_t e = 0; e < 2; ++e)
-            memref::AtomicRMWOp::create(
-                b, arith::AtomicRMWKind::addf,
-                k.fmul(acc[j][2 * r + e], k.f32(o.factor)), o.summariesGrad,
-                ValueRange{batchIndex, kvHead, block,
-                           k.add(pairColumn, j * 8 + e)});
+        addRow(acc, r, o.factor, o.summariesGrad, kvHead, block);
       });
     }
     gpu::TerminatorOp::create(b);

@@ -115,6 +115,12 @@ Value TileEmitter::commitIf(
       [&]() -> SmallVector<Value> { return {commit({})}; })[0];
 }
 
+Value TileEmitter::listLength(Value counts, Value head, Value owner) {
+  return arith::IndexCastOp::create(
+      b, b.getIndexType(),
+      memref::LoadOp::create(b, counts, ValueRange{batchIndex, head, owner}));
+}
+
 Value TileEmitter::listEntry(Value lists, Value head, Value owner,
                              Value position, int64_t last) {
   Value entry = memref::LoadOp::create(
@@ -216,6 +222,16 @@ void TileEmitter::storeRow(const Accumulators &acc, int64_t r, double factor,
         b, pair, dst,
         ValueRange{batchIndex, head, row, k.add(pairColumn, j * 8)});
   }
+}
+
+void TileEmitter::addRow(const Accumulators &acc, int64_t r, double factor,
+                         Value dst, Value head, Value row) {
+  for (size_t j = 0; j < acc.size(); ++j)
+    for (int64_t e = 0; e < 2; ++e)
+      memref::AtomicRMWOp::create(
+          b, arith::AtomicRMWKind::addf,
+          k.fmul(acc[j][2 * r + e], k.f32(factor)), dst,
+          ValueRange{batchIndex, head, row, k.add(pairColumn, j * 8 + e)});
 }
 
 SmallVector<Value> TileEmitter::accumulatorsAsA(const Accumulators &acc,

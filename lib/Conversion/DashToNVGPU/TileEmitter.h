@@ -58,6 +58,8 @@ protected:
   Value commitIf(Value condition,
                  function_ref<void(SmallVectorImpl<Value> &)> copies);
 
+  /// The length `counts[batch, head, owner]` of a list, as an index.
+  Value listLength(Value counts, Value head, Value owner);
   /// Entry `position` of `lists[batch, head, owner, :]` as an index,
   /// clamped to `last` (entries past the list's count are not initialised).
   Value listEntry(Value lists, Value head, Value owner, Value position,
@@ -86,6 +88,10 @@ protected:
   /// into `dst[batch, head, row, :]`.
   void storeRow(const Accumulators &acc, int64_t r, double factor, Value dst,
                 Value head, Value row);
+  /// Adds the lane's row `r` of `acc` (times `factor`) atomically to
+  /// `dst[batch, head, row, :]`.
+  void addRow(const Accumulators &acc, int64_t r, double factor, Value dst,
+              Value head, Value row);
   /// The A operand of k-step `step` from accumulators (16-bit).
   SmallVector<Value> accumulatorsAsA(const Accumulators &acc, int64_t step);
   /// `groups` accumulator groups of zeros.
