@@ -99,13 +99,17 @@ def DashRouterToKernel : Pass<"dash-router-to-kernel",
   let summary = "Fuse eligible router chains into the router kernel";
   let description = [{
     Replaces each `dash.route_logits` -> `dash.entmax` -> `dash.block_prior`
-    chain whose logits and probabilities feed nothing else (and whose entmax
-    runs along the blocks without a mask, its tau unused) by one
+    chain whose logits feed nothing else (and whose entmax runs along the
+    blocks without a mask, its tau unused, its probabilities read elsewhere
+    only after the `block_prior`, then from the kernel's `probs` result) by one
     `dash.router_kernel` on buffers, when the kernel implements it (see
     `dash.router_kernel`): the query and summaries through read-only
     `bufferization.to_buffer`, the log-prior and counts in fresh buffers
     returned through `bufferization.to_tensor`. The `[B, H, N, Mc]` logits
-    and probabilities then never exist. Other chains are left for
+    then never exist, nor the probabilities unless something reads them.
+    Each eligible `dash.route_logits_grad` (16-bit query, f32 summaries and
+    gradients, at least one complete block) becomes a
+    `dash.route_logits_grad_kernel` likewise. Other chains are left for
     `dash-to-linalg`. Runs before one-shot bufferization;
     `dash-kernels-to-nvgpu` builds the kernel after buffer deallocation.
   }];
@@ -155,8 +159,8 @@ def DashKernelsToNVGPU : Pass<"dash-kernels-to-nvgpu", "::mlir::func::FuncOp"> {
     product, as in FlashAttention), not only the queries that attend to it.
     A NaN in K reaches only the queries that attend to it.
 
-    Each `dash.sparse_attention_grad_kernel` becomes six kernels: a fill of
-    the bias gradient with zeros; the block lists, which also record which
+    Each `dash.sparse_attention_grad_kernel` becomes five kernels (seven
+    when G > 1): fills with zeros of the bias gradient (and of dK and dV); the block lists, which also record which
     tile selected which block; the inverse lists (for each key block, the
     query tiles that selected it, compacted the same way); the dQ kernel
     (one CTA per query head and tile over its block list: Delta = <dO, O>,
