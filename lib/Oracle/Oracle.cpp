@@ -158,6 +158,48 @@ std::vector<double> dash::oracle::fineAttention(
   return out;
 }
 
+FineGradients dash::oracle::fineAttentionGrad(
+    const Config &config, const std::vector<double> &q,
+    const std::vector<double> &k, const std::vector<double> &v,
+    const std::vector<double> &logPrior, const std::vector<double> &dOut) {
+  Dims dims(config);
+  double scale = config.effectiveScale();
+  std::vector<double> lse;
+  std::vector<double> out = fineAttention(config, q, k, v, logPrior, &lse);
+  FineGradients grads;
+  grads.dq.assign(q.size(), 0.0);
+  grads.dk.assign(k.size(), 0.0);
+  grads.dv.assign(v.size(), 0.0);
+  grads.dLogPrior.assign(logPrior.size(), 0.0);
+  for (int64_t b = 0; b < dims.b; ++b)
+    for (int64_t h = 0; h < dims.h; ++h)
+      for (int64_t i = 0; i < dims.n; ++i) {
+        int64_t gh = h / dims.g;
+        int64_t qRow = dims.row(b, h, dims.h, i);
+        if (lse[qRow] == -kInf)
+          continue;
+        int64_t priorRow = dims.row(b, gh, dims.hkv, i) * dims.m;
+        const double *qi = q.data() + qRow * dims.d;
+        const double *dOi = dOut.data() + qRow * dims.d;
+        double delta = dot(dOi, out.data() + qRow * dims.d, dims.d);
+        for (int64_t j = 0; j <= i; ++j) {
+          int64_t c = j / dims.bk;
+          double lc = logPrior[priorRow + c];
+          if (lc == -kInf)
+            continue;
+          int64_t kRow = dims.row(b, gh, dims.hkv, j);
+          const double *kj = k.data() + kRow * dims.d;
+          double p = std::exp(scale * dot(qi, kj, dims.d) + lc - lse[qRow]);
+          double dS = p * (dot(dOi, v.data() + kRow * dims.d, dims.d) - delta);
+          axpy(scale * dS, kj, grads.dq.data() + qRow * dims.d, dims.d);
+          axpy(scale * dS, qi, grads.dk.data() + kRow * dims.d, dims.d);
+          axpy(p, dOi, grads.dv.data() + kRow * dims.d, dims.d);
+          grads.dLogPrior[priorRow + c] += dS;
+        }
+      }
+  return grads;
+}
+
 ForwardResult dash::oracle::forward(const Config &config,
                                     const std::vector<double> &q,
                                     const std::vector<double> &k,

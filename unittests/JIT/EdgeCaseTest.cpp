@@ -465,6 +465,104 @@ TEST_P(EdgeCases, RowsWithoutKeysGiveZeroOutputAndMinusInfLse) {
             check::tolerance(p.config.dtype));
 }
 
+TEST_P(EdgeCases, RowsWithoutKeysGetZeroGradients) {
+  // dash.sparse_attention_grad in the tensor-core kernels' limits (bf16,
+  // block 64, D 64; on CUDA it runs the dQ and dK/dV kernels) with a
+  // hand-written prior: rows 0-7 select only block 2 (after them), rows
+  // 64-95 nothing, so their lse is -inf; rows 96-127 only block 0; rows
+  // 128-191 blocks 0-2. Those rows must get zero gradients, not NaN, and
+  // the others the oracle's.
+  constexpr int64_t kHeads = 2, kN = 192, kD = 64, kBlocks = 3;
+  auto compiled = CpuFunction::compileSource(R"mlir(
+func.func @f(%q: tensor<1x2x192x64xbf16>, %k: tensor<1x1x192x64xbf16>,
+             %v: tensor<1x1x192x64xbf16>, %prior: tensor<1x1x192x3xf32>,
+             %do: tensor<1x2x192x64xbf16>)
+    -> (tensor<1x2x192x64xf32>, tensor<1x1x192x64xf32>,
+        tensor<1x1x192x64xf32>, tensor<1x1x192x3xf32>) {
+  %oi = tensor.empty() : tensor<1x2x192x64xbf16>
+  %li = tensor.empty() : tensor<1x2x192xf32>
+  %o, %lse = dash.sparse_attention ins(%q, %k, %v, %prior :
+      tensor<1x2x192x64xbf16>, tensor<1x1x192x64xbf16>,
+      tensor<1x1x192x64xbf16>, tensor<1x1x192x3xf32>)
+      outs(%oi, %li : tensor<1x2x192x64xbf16>, tensor<1x2x192xf32>)
+      {block_size = 64}
+  %dqi = tensor.empty() : tensor<1x2x192x64xf32>
+  %dki = tensor.empty() : tensor<1x1x192x64xf32>
+  %dvi = tensor.empty() : tensor<1x1x192x64xf32>
+  %dli = tensor.empty() : tensor<1x1x192x3xf32>
+  %dq, %dk, %dv, %dl = dash.sparse_attention_grad
+      ins(%q, %k, %v, %prior, %o, %lse, %do : tensor<1x2x192x64xbf16>,
+          tensor<1x1x192x64xbf16>, tensor<1x1x192x64xbf16>,
+          tensor<1x1x192x3xf32>, tensor<1x2x192x64xbf16>,
+          tensor<1x2x192xf32>, tensor<1x2x192x64xbf16>)
+      outs(%dqi, %dki, %dvi, %dli : tensor<1x2x192x64xf32>,
+           tensor<1x1x192x64xf32>, tensor<1x1x192x64xf32>,
+           tensor<1x1x192x3xf32>)
+  return %dq, %dk, %dv, %dl : tensor<1x2x192x64xf32>, tensor<1x1x192x64xf32>,
+      tensor<1x1x192x64xf32>, tensor<1x1x192x3xf32>
+}
+)mlir",
+                                             "f", options());
+  ASSERT_TRUE(static_cast<bool>(compiled))
+      << llvm::toString(compiled.takeError());
+
+  AttentionConfig config;
+  config.heads = kHeads;
+  config.kvHeads = 1;
+  config.seqLen = kN;
+  config.headDim = kD;
+  config.blockSize = 64;
+  config.dtype = ElementType::BF16;
+  check::AttentionData data = check::randomInputs(config, 151);
+  std::vector<double> prior(kN * kBlocks, -kInf);
+  auto rowHasKey = [](int64_t i) { return (i >= 8 && i < 64) || i >= 96; };
+  for (int64_t i = 0; i < kN; ++i) {
+    if (i < 8)
+      prior[i * kBlocks + 2] = 0.0;
+    else if (i < 64 || (i >= 96 && i < 128))
+      prior[i * kBlocks] = 0.5;
+    else if (i >= 128)
+      for (int64_t c = 0; c < kBlocks; ++c)
+        prior[i * kBlocks + c] = -0.25 * c;
+  }
+  std::vector<char> priorBuffer = check::encode(prior, ElementType::F32);
+  std::vector<char> outGradBuffer = check::randomInputs(config, 152).buffers[0];
+  std::vector<double> outGrad =
+      check::decode(outGradBuffer.data(), kHeads * kN * kD, ElementType::BF16);
+
+  std::vector<float> dq(kHeads * kN * kD), dk(kN * kD), dv(kN * kD),
+      dl(kN * kBlocks);
+  llvm::Error error = (*compiled)->call(
+      {data.buffers[0].data(), data.buffers[1].data(), data.buffers[2].data(),
+       priorBuffer.data(), outGradBuffer.data()},
+      {dq.data(), dk.data(), dv.data(), dl.data()});
+  ASSERT_FALSE(static_cast<bool>(error)) << llvm::toString(std::move(error));
+
+  oracle::FineGradients expected = oracle::fineAttentionGrad(
+      check::toOracle(config), data.q, data.k, data.v, prior, outGrad);
+  auto compare = [&](const char *name, const std::vector<float> &actual,
+                     const std::vector<double> &reference) {
+    for (size_t i = 0; i < actual.size(); ++i)
+      ASSERT_TRUE(std::isfinite(actual[i])) << name << "[" << i << "]";
+    std::vector<double> wide(actual.begin(), actual.end());
+    EXPECT_LE(check::relativeL2(wide, reference),
+              check::tolerance(config.dtype))
+        << name;
+  };
+  compare("dq", dq, expected.dq);
+  compare("dk", dk, expected.dk);
+  compare("dv", dv, expected.dv);
+  compare("dlog_prior", dl, expected.dLogPrior);
+  for (int64_t h = 0; h < kHeads; ++h)
+    for (int64_t i = 0; i < kN; ++i) {
+      if (rowHasKey(i))
+        continue;
+      for (int64_t d = 0; d < kD; ++d)
+        EXPECT_EQ(dq[(h * kN + i) * kD + d], 0.0f)
+            << "head " << h << " query " << i;
+    }
+}
+
 TEST_P(EdgeCases, NaNValueReachesOnlyRowsAttendingToIt) {
   // Token 20 (block 1) is attended to by rows 48-63 only: rows 21-47 come
   // after it but do not select block 1, and rows without keys stay O = 0.

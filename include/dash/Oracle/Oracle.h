@@ -84,6 +84,21 @@ std::vector<double> fineAttention(const Config &config,
                                   const std::vector<double> &logPrior,
                                   std::vector<double> *lse = nullptr);
 
+/// Spec B1 and B2 for fine attention alone (dash.sparse_attention_grad):
+/// the gradients of `fineAttention` for the upstream gradient `dOut`.
+/// `dLogPrior` ([B, Hkv, N, M]) sums dS over each selected block and the G
+/// heads of the group; it is zero where the log-prior is -inf, as are the
+/// gradients of rows without any key.
+struct FineGradients {
+  std::vector<double> dq, dk, dv, dLogPrior;
+};
+FineGradients fineAttentionGrad(const Config &config,
+                                const std::vector<double> &q,
+                                const std::vector<double> &k,
+                                const std::vector<double> &v,
+                                const std::vector<double> &logPrior,
+                                const std::vector<double> &dOut);
+
 struct Gradients {
   std::vector<double> dq, dk, dv;
   std::vector<double> dw; ///< Empty when W is absent; summed over batch.

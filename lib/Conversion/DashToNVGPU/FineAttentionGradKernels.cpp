@@ -57,6 +57,14 @@ protected:
     dProb = k.fmul(score, k.fsub(dProb, delta));
   }
 
+  /// A row without any key has lse = -inf and only -inf priors: 0 in its
+  /// place makes p = exp(-inf) = 0 where prior - lse would be NaN.
+  Value finiteLse(Value lse) {
+    return k.select(k.fcmp(arith::CmpFPredicate::OEQ, lse,
+                           k.f32(-std::numeric_limits<double>::infinity())),
+                    k.f32(0.0), lse);
+  }
+
   const FineAttentionGradOperands &o;
   int64_t kvHeads, group, tiles, blocks, kSteps;
 };
@@ -147,7 +155,7 @@ void QueryGradEmitter::emit() {
     Value lse = memref::LoadOp::create(
         b, o.lse,
         ValueRange{batchIndex, head, k.min(rows[r], k.idx(seqLen - 1))});
-    lseLog2[r] = k.fmul(lse, k.f32(kLog2E));
+    lseLog2[r] = k.fmul(finiteLse(lse), k.f32(kLog2E));
   }
   auto queryOperand = [&](int64_t s) { return aOperand(k.idx(0), s * 16); };
   auto outputGradOperand = [&](int64_t s) {
@@ -348,7 +356,8 @@ void KeyValueGradEmitter::emit() {
               Value query = k.add(rowBase, column);
               Value prior =
                   memref::LoadOp::create(b, priors, ValueRange{column});
-              Value lse = memref::LoadOp::create(b, lses, ValueRange{column});
+              Value lse = finiteLse(
+                  memref::LoadOp::create(b, lses, ValueRange{column}));
               Value delta =
                   memref::LoadOp::create(b, deltas, ValueRange{column});
               Value bias = k.fmul(k.fsub(prior, lse), k.f32(kLog2E));
