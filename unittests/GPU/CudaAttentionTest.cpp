@@ -104,7 +104,7 @@ AttentionConfig withRouting(AttentionConfig c, double alpha, int64_t local,
   return c;
 }
 
-// Covers N in {64, 200, 1000, 1024, 4096}, G in {1, 2, 4, 8, 16, 32}, D in
+// Covers N in {64, 200, 1000, 1024, 4096}, G in {1, 2, 3, 4, 8, 16, 32}, D in
 // {64, 128}, f32, bf16 and f16 (each with and without W), every prior mode,
 // alpha in {1.25, 1.5, 2}, forced local and initial blocks. The 16-bit
 // configurations (block 64, D 64 or 128) run the router and the fine
@@ -130,7 +130,10 @@ INSTANTIATE_TEST_SUITE_P(
                     1.25, 0, 2),
         make(1024, 1, 32, 64, ElementType::BF16, Prior::Flat, false, 1.0),
         // f16 with W: dW through the bf16 routing-logit gradient products.
-        make(1000, 2, 4, 128, ElementType::F16, Prior::Centered, true)),
+        make(1000, 2, 4, 128, ElementType::F16, Prior::Centered, true),
+        // G = 3 does not divide 64: tiles of one head, whose dK and dV the
+        // three heads of a group add.
+        make(1000, 2, 3, 64, ElementType::BF16, Prior::Raw, true)),
     [](const testing::TestParamInfo<AttentionConfig> &info) {
       return std::to_string(info.index);
     });

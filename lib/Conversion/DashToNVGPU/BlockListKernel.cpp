@@ -1,7 +1,7 @@
 //===- BlockListKernel.cpp - Lists of selected blocks, and their inverse --===//
 //
-// Block lists: one warp per (batch, KV head, query tile). Lane l tests
-// candidate blocks l, l + 32, ... against every query row of the tile
+// Block lists: one warp per (batch, KV head, tile of TilePacking). Lane l
+// tests candidate blocks l, l + 32, ... against every token of the tile
 // (consecutive lanes read consecutive blocks of a row: coalesced), and a
 // warp-wide ballot compacts the selected ones in increasing order, so the
 // attention kernels touch only selected blocks. The inverse lists (the query
@@ -16,9 +16,35 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace mlir::dash::nvgpu_kernels {
+
+/// CTAs the dK/dV kernel aims at with every block kept (about 30 per SM of
+/// an H100), and the fewest tiles a CTA takes from an inverse list.
+constexpr int64_t kKeyValueGradCtas = 4096;
+constexpr int64_t kMinSegmentLength = 64;
+
+TilePacking::TilePacking(int64_t heads, int64_t kvHeads, int64_t seqLen,
+                         int64_t blocks) {
+  int64_t group = heads / kvHeads;
+  headsPerTile = kTileRows % group == 0 ? group : 1;
+  tokensPerTile = kTileRows / headsPerTile;
+  tiles = llvm::divideCeil(seqLen, tokensPerTile);
+  chunks = group / headsPerTile;
+  // Causality: block c is seen by about half the tiles on average.
+  int64_t work = kvHeads * chunks * blocks * tiles / 2;
+  segmentLength =
+      std::min(std::max(work / kKeyValueGradCtas, kMinSegmentLength), tiles);
+  segments = llvm::divideCeil(tiles, segmentLength);
+}
+
+TilePacking::TilePacking(Value query, Value logPrior)
+    : TilePacking(cast<MemRefType>(query.getType()).getDimSize(1),
+                  cast<MemRefType>(logPrior.getType()).getDimSize(1),
+                  cast<MemRefType>(logPrior.getType()).getDimSize(2),
+                  cast<MemRefType>(logPrior.getType()).getDimSize(3)) {}
 
 /// Appends the lanes whose `flag` is set, in lane order, to a list of
 /// `count` (i32) entries: `store(slot)` runs in each such lane with its
@@ -56,13 +82,15 @@ static void storeCount(KernelBuilder &k, Value lane, Value count, Value counts,
            [&] { memref::StoreOp::create(b, count, counts, indices); });
 }
 
-void buildBlockListKernel(ImplicitLocOpBuilder &b, Value logPrior, Value lists,
-                          Value counts, Value tileBlocks) {
+void buildBlockListKernel(ImplicitLocOpBuilder &b, const TilePacking &packing,
+                          Value logPrior, Value lists, Value counts,
+                          Value tileBlocks) {
   KernelBuilder k(b);
   ArrayRef<int64_t> priorShape =
       cast<MemRefType>(logPrior.getType()).getShape();
   ArrayRef<int64_t> listShape = cast<MemRefType>(lists.getType()).getShape();
   int64_t seqLen = priorShape[2], numBlocks = priorShape[3];
+  int64_t tokens = packing.tokensPerTile;
 
   auto launch =
       k.launch("dash_block_lists", {listShape[2], listShape[1], listShape[0]},
@@ -74,11 +102,13 @@ void buildBlockListKernel(ImplicitLocOpBuilder &b, Value logPrior, Value lists,
   Value tile = k.blockId(gpu::Dimension::x);
   Value head = k.blockId(gpu::Dimension::y);
   Value batch = k.blockId(gpu::Dimension::z);
-  Value rowBegin = k.mul(tile, kTileRows);
-  Value rows = k.min(k.idx(kTileRows), k.sub(k.idx(seqLen), rowBegin));
-  // Causality: candidates are the blocks up to the tile's own (diagonal) one.
-  Value candidates = k.add(tile, 1);
-  Value chunks = k.add(k.div(tile, kWarpSize), 1);
+  Value rowBegin = k.mul(tile, tokens);
+  Value rows = k.min(k.idx(tokens), k.sub(k.idx(seqLen), rowBegin));
+  // Causality: candidates are the blocks up to the tile's diagonal one (a
+  // tile's tokens lie in one block, as T divides 64).
+  Value diagonal = k.div(rowBegin, kTileRows);
+  Value candidates = k.add(diagonal, 1);
+  Value chunks = k.add(k.div(diagonal, kWarpSize), 1);
   Value negInf = k.f32(-std::numeric_limits<double>::infinity());
   Value noLane = arith::ConstantIntOp::create(b, 0, 1);
 
@@ -116,7 +146,8 @@ void buildBlockListKernel(ImplicitLocOpBuilder &b, Value logPrior, Value lists,
   gpu::TerminatorOp::create(b);
 }
 
-void buildInverseBlockListKernel(ImplicitLocOpBuilder &b, Value tileBlocks,
+void buildInverseBlockListKernel(ImplicitLocOpBuilder &b,
+                                 const TilePacking &packing, Value tileBlocks,
                                  Value inverseLists, Value inverseCounts) {
   KernelBuilder k(b);
   ArrayRef<int64_t> shape = cast<MemRefType>(tileBlocks.getType()).getShape();
@@ -131,13 +162,14 @@ void buildInverseBlockListKernel(ImplicitLocOpBuilder &b, Value tileBlocks,
   Value block = k.blockId(gpu::Dimension::x);
   Value head = k.blockId(gpu::Dimension::y);
   Value batch = k.blockId(gpu::Dimension::z);
-  // Tiles block .. tiles - 1 (the earlier ones cannot see the block).
+  // Tiles from the block's first one on (the earlier ones cannot see it).
+  Value first = k.mul(block, kTileRows / packing.tokensPerTile);
   Value chunks =
-      k.div(k.add(k.sub(k.idx(tiles), block), kWarpSize - 1), kWarpSize);
+      k.div(k.add(k.sub(k.idx(tiles), first), kWarpSize - 1), kWarpSize);
   Value count = k.forLoop(
       k.idx(0), chunks, {k.i32(0)},
       [&](Value chunk, ValueRange carried) -> SmallVector<Value> {
-        Value tile = k.add(block, k.add(k.mul(chunk, kWarpSize), lane));
+        Value tile = k.add(first, k.add(k.mul(chunk, kWarpSize), lane));
         Value inside = k.ult(tile, k.idx(tiles));
         Value flag = memref::LoadOp::create(
             b, tileBlocks,

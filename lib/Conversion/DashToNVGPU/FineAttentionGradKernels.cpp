@@ -2,18 +2,18 @@
 //
 // FlashAttention-2's backward with the log-prior (spec B1, B2), as two
 // kernels over the selected blocks only:
-// - dQ: one CTA per (batch, query head, 64-query tile) walks the tile's block
-//   list, as the forward does; warp w owns query rows 16w .. 16w + 15. It
-//   also computes Delta = <dO, O> of its rows (kept for the dK/dV kernel) and
-//   adds each row's sum of dS over a block to the bias gradient, atomically
-//   since the G heads of a group share it.
-// - dK/dV: one CTA per (batch, query head, key block) walks the query tiles
-//   that selected the block (the inverse lists); warp w owns keys
-//   16w .. 16w + 15 and works on S^T, so that P^T and dS^T are A operands of
-//   dV += P^T dO and dK += dS^T Q without shared memory. A CTA per head
-//   rather than per KV head keeps the longest chain (a block that every
-//   later tile selects) at one pass over the tiles; the G heads of a group
-//   then add their dK and dV atomically (plain stores when G = 1).
+// - dQ: one CTA per (batch, head chunk, tile) of TilePacking walks the
+//   tile's block list, as the forward does; warp w owns rows 16w .. 16w + 15.
+//   It also computes Delta = <dO, O> of its rows (kept for the dK/dV kernel)
+//   and adds each row's sum of dS over a block to the bias gradient,
+//   atomically since the G heads of a group share it.
+// - dK/dV: one CTA per (batch, head chunk, key block, list segment) walks a
+//   segment of the tiles that selected the block (the inverse lists); warp w
+//   owns keys 16w .. 16w + 15 and works on S^T, so that P^T and dS^T are A
+//   operands of dV += P^T dO and dK += dS^T Q without shared memory. With one
+//   chunk and one segment (every head of the group in the tile) the CTA
+//   stores its keys' dK and dV; otherwise the CTAs of a key add them
+//   atomically.
 // Both recompute P from the forward's LSE and prefetch the next tile with
 // cp.async while computing the current one.
 //
@@ -38,10 +38,8 @@ constexpr int64_t kQueryChunk = 32;
 class GradEmitter : protected TileEmitter {
 public:
   GradEmitter(ImplicitLocOpBuilder &b, const FineAttentionGradOperands &o)
-      : TileEmitter(b, o.query), o(o) {
+      : TileEmitter(b, o.query), o(o), packing(o.query, o.logPrior) {
     kvHeads = cast<MemRefType>(o.key.getType()).getDimSize(1);
-    group = heads / kvHeads;
-    tiles = llvm::divideCeil(seqLen, kTileRows);
     blocks = cast<MemRefType>(o.logPrior.getType()).getDimSize(3);
     kSteps = headDim / 16;
   }
@@ -66,7 +64,8 @@ protected:
   }
 
   const FineAttentionGradOperands &o;
-  int64_t kvHeads, group, tiles, blocks, kSteps;
+  TilePacking packing;
+  int64_t kvHeads, blocks, kSteps;
 };
 
 //===----------------------------------------------------------------------===//
@@ -81,16 +80,16 @@ public:
 private:
   /// Delta of the tile's rows: two threads a row, into `deltas` (shared)
   /// and o.delta.
-  void computeDeltas(Value head, Value rowBegin, Value deltas);
+  void computeDeltas(const TileRows &tileRows, Value deltas);
 
   Value kvHead;
 };
 
-void QueryGradEmitter::computeDeltas(Value head, Value rowBegin, Value deltas) {
+void QueryGradEmitter::computeDeltas(const TileRows &tileRows, Value deltas) {
   Value row = k.div(thread, 2), part = k.rem(thread, 2);
-  Value globalRow = k.add(rowBegin, row);
-  Value inside = k.ult(globalRow, k.idx(seqLen));
-  Value clamped = k.min(globalRow, k.idx(seqLen - 1));
+  Value head = headOf(tileRows, row), token = tokenOf(tileRows, row);
+  Value inside = k.ult(token, k.idx(seqLen));
+  Value clamped = k.min(token, k.idx(seqLen - 1));
   auto vectorType = VectorType::get({8}, element);
   auto wideType = VectorType::get({8}, b.getF32Type());
   Value sum = k.f32(0.0);
@@ -115,7 +114,7 @@ void QueryGradEmitter::computeDeltas(Value head, Value rowBegin, Value deltas) {
              memref::StoreOp::create(b, sum, deltas, ValueRange{row});
              k.ifThen(inside, [&] {
                memref::StoreOp::create(b, sum, o.delta,
-                                       ValueRange{batchIndex, head, globalRow});
+                                       ValueRange{batchIndex, head, token});
              });
            });
 }
@@ -123,15 +122,15 @@ void QueryGradEmitter::computeDeltas(Value head, Value rowBegin, Value deltas) {
 void QueryGradEmitter::emit() {
   OpBuilder::InsertionGuard guard(b);
   // Slots: Q, dO, K (2 buffers), V (2 buffers); then Delta of the rows.
-  beginKernel("dash_sparse_attention_grad_query", {tiles, heads, batch},
+  beginKernel("dash_sparse_attention_grad_query",
+              {packing.tiles, packing.chunks * kvHeads, batch},
               /*tiles=*/6, /*extraBytes=*/kTileRows * 4);
   Value queryTile = k.blockId(gpu::Dimension::x);
-  Value head = k.blockId(gpu::Dimension::y);
-  kvHead = k.div(head, group);
-  Value rowBegin = k.mul(queryTile, kTileRows);
+  TileRows tileRows =
+      packedRows(packing, queryTile, k.blockId(gpu::Dimension::y), kvHead);
   Value numListed = listLength(o.counts, kvHead, queryTile);
   auto listedBlock = [&](Value position) {
-    return listEntry(o.lists, kvHead, queryTile, position, tiles - 1);
+    return listEntry(o.lists, kvHead, queryTile, position, blocks - 1);
   };
   auto copyBlock = [&](Value block, Value buffer,
                        SmallVectorImpl<Value> &tokens) {
@@ -140,21 +139,23 @@ void QueryGradEmitter::emit() {
   };
 
   SmallVector<Value> tokens;
-  copyRows(o.query, head, rowBegin, tile(0), tokens);
-  copyRows(o.outputGrad, head, rowBegin, tile(1), tokens);
+  copyRows(o.query, tileRows, tile(0), tokens);
+  copyRows(o.outputGrad, tileRows, tile(1), tokens);
   copyBlock(listedBlock(k.idx(0)), k.idx(0), tokens);
   Value pending = commit(tokens);
   Value deltas = sharedFloats(k.idx(0), kTileRows);
-  computeDeltas(head, rowBegin, deltas);
+  computeDeltas(tileRows, deltas);
   waitAndSync(pending, 0);
 
-  Value rows[2], deltaOf[2], lseLog2[2];
+  // The lane's two rows: their tokens (the causal bound) and heads.
+  Value rows[2], rowHeads[2], deltaOf[2], lseLog2[2];
   for (int64_t r = 0; r < 2; ++r) {
-    rows[r] = k.add(rowBegin, laneRow[r]);
+    rows[r] = tokenOf(tileRows, laneRow[r]);
+    rowHeads[r] = headOf(tileRows, laneRow[r]);
     deltaOf[r] = memref::LoadOp::create(b, deltas, ValueRange{laneRow[r]});
     Value lse = memref::LoadOp::create(
         b, o.lse,
-        ValueRange{batchIndex, head, k.min(rows[r], k.idx(seqLen - 1))});
+        ValueRange{batchIndex, rowHeads[r], k.min(rows[r], k.idx(seqLen - 1))});
     lseLog2[r] = k.fmul(finiteLse(lse), k.f32(kLog2E));
   }
   auto queryOperand = [&](int64_t s) { return aOperand(k.idx(0), s * 16); };
@@ -241,7 +242,7 @@ void QueryGradEmitter::emit() {
   Accumulators queryGrad = unflatten(finals);
   for (int64_t r = 0; r < 2; ++r)
     k.ifThen(k.ult(rows[r], k.idx(seqLen)), [&] {
-      storeRow(queryGrad, r, o.scale, o.queryGrad, head, rows[r]);
+      storeRow(queryGrad, r, o.scale, o.queryGrad, rowHeads[r], rows[r]);
     });
   gpu::TerminatorOp::create(b);
 }
@@ -263,23 +264,28 @@ private:
     return sharedFloats(k.mul(k.add(k.mul(buffer, 3), which), kThreads * 4),
                         kThreads);
   }
-  /// The query tile at `position` of the block's inverse list.
-  Value queryTileAt(Value position) {
-    return listEntry(o.inverseLists, kvHead, block, position, tiles - 1);
+  /// The rows of the tile at `position` of the block's inverse list.
+  TileRows queryRowsAt(Value position) {
+    Value queryTile =
+        listEntry(o.inverseLists, kvHead, block, position, packing.tiles - 1);
+    return {headBase, k.mul(queryTile, packing.tokensPerTile),
+            packing.tokensPerTile};
   }
   void copyIteration(Value position, Value buffer,
                      SmallVectorImpl<Value> &tokens);
-  /// Stores (G = 1) or adds the lane's row `r` of `acc` times `factor` to
-  /// `dst[batch, kvHead, row, :]`.
+  /// The CTA's work: K and V of the block, then its segment of the list.
+  void emitSegment(Value begin, Value end);
+  /// Stores or adds (TilePacking::keyValueGradAdds) the lane's row `r` of
+  /// `acc` times `factor` to `dst[batch, kvHead, row, :]`.
   void writeRow(const Accumulators &acc, int64_t r, double factor, Value dst,
                 Value row);
 
-  Value head, kvHead, block;
+  Value headBase, kvHead, block;
 };
 
 void KeyValueGradEmitter::writeRow(const Accumulators &acc, int64_t r,
                                    double factor, Value dst, Value row) {
-  if (group == 1) {
+  if (!packing.keyValueGradAdds()) {
     storeRow(acc, r, factor, dst, kvHead, row);
     return;
   }
@@ -288,13 +294,14 @@ void KeyValueGradEmitter::writeRow(const Accumulators &acc, int64_t r,
 
 void KeyValueGradEmitter::copyIteration(Value position, Value buffer,
                                         SmallVectorImpl<Value> &tokens) {
-  Value rowBase = k.mul(queryTileAt(position), kTileRows);
-  copyRows(o.query, head, rowBase, tile(k.add(buffer, 2)), tokens);
-  copyRows(o.outputGrad, head, rowBase, tile(k.add(buffer, 4)), tokens);
-  Value row = k.add(rowBase, k.rem(thread, kTileRows));
+  TileRows queryRows = queryRowsAt(position);
+  copyRows(o.query, queryRows, tile(k.add(buffer, 2)), tokens);
+  copyRows(o.outputGrad, queryRows, tile(k.add(buffer, 4)), tokens);
+  Value row = k.rem(thread, kTileRows);
+  Value token = tokenOf(queryRows, row), head = headOf(queryRows, row);
   Value inside = arith::AndIOp::create(b, k.ult(thread, k.idx(kTileRows)),
-                                       k.ult(row, k.idx(seqLen)));
-  Value clamped = k.min(row, k.idx(seqLen - 1));
+                                       k.ult(token, k.idx(seqLen)));
+  Value clamped = k.min(token, k.idx(seqLen - 1));
   copyFloat(o.logPrior, {batchIndex, kvHead, clamped, block}, inside,
             rowArray(buffer, 0), thread, tokens);
   copyFloat(o.lse, {batchIndex, head, clamped}, inside, rowArray(buffer, 1),
@@ -306,17 +313,32 @@ void KeyValueGradEmitter::copyIteration(Value position, Value buffer,
 void KeyValueGradEmitter::emit() {
   OpBuilder::InsertionGuard guard(b);
   // Slots: K, V, Q (2 buffers), dO (2 buffers); then the row arrays.
-  beginKernel("dash_sparse_attention_grad_key_value", {blocks, heads, batch},
+  beginKernel("dash_sparse_attention_grad_key_value",
+              {blocks * packing.segments, packing.chunks * kvHeads, batch},
               /*tiles=*/6, /*extraBytes=*/2 * 3 * kThreads * 4);
-  block = k.blockId(gpu::Dimension::x);
-  head = k.blockId(gpu::Dimension::y);
-  kvHead = k.div(head, group);
-  Value keyBegin = k.mul(block, kTileRows);
+  Value blockSegment = k.blockId(gpu::Dimension::x);
+  block = k.div(blockSegment, packing.segments);
+  headBase = packedRows(packing, k.idx(0), k.blockId(gpu::Dimension::y), kvHead)
+                 .headBase;
   Value numListed = listLength(o.inverseCounts, kvHead, block);
+  if (!packing.keyValueGradAdds()) {
+    // The only CTA of its keys: it stores their gradients, zero or not.
+    emitSegment(k.idx(0), numListed);
+  } else {
+    Value begin =
+        k.mul(k.rem(blockSegment, packing.segments), packing.segmentLength);
+    k.ifThen(k.ult(begin, numListed), [&] {
+      emitSegment(begin, k.min(k.add(begin, packing.segmentLength), numListed));
+    });
+  }
+  gpu::TerminatorOp::create(b);
+}
 
+void KeyValueGradEmitter::emitSegment(Value begin, Value end) {
+  Value keyBegin = k.mul(block, kTileRows);
   SmallVector<Value> tokens;
   copyKeyValue(o.key, o.value, kvHead, block, tile(0), tile(1), tokens);
-  copyIteration(k.idx(0), k.idx(0), tokens);
+  copyIteration(begin, k.idx(0), tokens);
   waitAndSync(commit(tokens), 0);
 
   Value keyRows[2] = {k.add(keyBegin, laneRow[0]), k.add(keyBegin, laneRow[1])};
@@ -327,16 +349,16 @@ void KeyValueGradEmitter::emit() {
   SmallVector<Value> inits;
   flatten(zeros(2 * outTiles), inits);
   ValueRange finals = k.forLoop(
-      k.idx(0), numListed, inits,
+      begin, end, inits,
       [&](Value iteration, ValueRange carried) -> SmallVector<Value> {
-        Value buffer = k.rem(iteration, 2);
+        Value buffer = k.rem(k.sub(iteration, begin), 2);
         Value next = k.add(iteration, 1);
-        waitAndSync(commitIf(k.ult(next, numListed),
+        waitAndSync(commitIf(k.ult(next, end),
                              [&](SmallVectorImpl<Value> &t) {
                                copyIteration(next, k.sub(k.idx(1), buffer), t);
                              }),
                     1);
-        Value rowBase = k.mul(queryTileAt(iteration), kTileRows);
+        TileRows queryRows = queryRowsAt(iteration);
         Value queries = k.add(buffer, 2), outputGrads = k.add(buffer, 4);
         Value priors = rowArray(buffer, 0), lses = rowArray(buffer, 1),
               deltas = rowArray(buffer, 2);
@@ -353,7 +375,7 @@ void KeyValueGradEmitter::emit() {
           for (int64_t j = 0; j < kQueryChunk / 8; ++j)
             for (int64_t e = 0; e < 2; ++e) {
               Value column = k.add(pairColumn, first + j * 8 + e);
-              Value query = k.add(rowBase, column);
+              Value query = tokenOf(queryRows, column);
               Value prior =
                   memref::LoadOp::create(b, priors, ValueRange{column});
               Value lse = finiteLse(
@@ -393,7 +415,6 @@ void KeyValueGradEmitter::emit() {
       writeRow(keyGrad, r, o.scale, o.keyGrad, keyRows[r]);
       writeRow(valueGrad, r, 1.0, o.valueGrad, keyRows[r]);
     });
-  gpu::TerminatorOp::create(b);
 }
 
 } // namespace

@@ -1,8 +1,10 @@
 //===- FineAttentionKernel.cpp - Tensor-core block-sparse attention -------===//
 //
 // FlashAttention-2 structure over the selected blocks only. One CTA of four
-// warps per (batch, query head, 64-query tile); warp w owns query rows
-// 16w .. 16w + 15 of the tile, and P goes from the scores to the P V product
+// warps per (batch, head chunk, tile) of TilePacking: 64 rows of P heads
+// times T tokens that share one block list and one K/V load per block. Warp
+// w owns rows 16w .. 16w + 15 of the tile, and P goes from the scores to the
+// P V product
 // in registers (TileEmitter.h). Shared memory: the Q tile and two buffers
 // each for K and V; while block i is computed, block i + 1 of the list is in
 // flight (cp.async).
@@ -24,9 +26,7 @@ namespace {
 class FineAttentionEmitter : TileEmitter {
 public:
   FineAttentionEmitter(ImplicitLocOpBuilder &b, const FineAttentionOperands &o)
-      : TileEmitter(b, o.query), o(o) {
-    group = heads / cast<MemRefType>(o.key.getType()).getDimSize(1);
-  }
+      : TileEmitter(b, o.query), o(o), packing(o.query, o.logPrior) {}
 
   void emit();
 
@@ -39,28 +39,29 @@ private:
   }
 
   const FineAttentionOperands &o;
-  int64_t group;
+  TilePacking packing;
   Value kvHead;
 };
 
 void FineAttentionEmitter::emit() {
-  int64_t tiles = llvm::divideCeil(seqLen, kTileRows);
+  auto priorType = cast<MemRefType>(o.logPrior.getType());
+  int64_t kvHeads = priorType.getDimSize(1), blocks = priorType.getDimSize(3);
   OpBuilder::InsertionGuard guard(b);
-  beginKernel("dash_sparse_attention", {tiles, heads, batch}, /*tiles=*/5,
-              /*extraBytes=*/0);
+  beginKernel("dash_sparse_attention",
+              {packing.tiles, packing.chunks * kvHeads, batch},
+              /*tiles=*/5, /*extraBytes=*/0);
   Value queryTile = k.blockId(gpu::Dimension::x);
-  Value head = k.blockId(gpu::Dimension::y);
-  kvHead = k.div(head, group);
+  TileRows tileRows =
+      packedRows(packing, queryTile, k.blockId(gpu::Dimension::y), kvHead);
 
-  Value rowBegin = k.mul(queryTile, kTileRows);
   Value numListed = listLength(o.counts, kvHead, queryTile);
   auto listedBlock = [&](Value position) {
-    return listEntry(o.lists, kvHead, queryTile, position, tiles - 1);
+    return listEntry(o.lists, kvHead, queryTile, position, blocks - 1);
   };
 
   // Prologue: Q and the first listed block, then Q into registers.
   SmallVector<Value> tokens;
-  copyRows(o.query, head, rowBegin, tile(0), tokens);
+  copyRows(o.query, tileRows, tile(0), tokens);
   copyKeyValueBlock(listedBlock(k.idx(0)), k.idx(0), tokens);
   waitAndSync(commit(tokens), 0);
   int64_t kSteps = headDim / 16;
@@ -68,7 +69,12 @@ void FineAttentionEmitter::emit() {
   for (int64_t s = 0; s < kSteps; ++s)
     queryFragments.push_back(aOperand(k.idx(0), s * 16));
 
-  Value rows[2] = {k.add(rowBegin, laneRow[0]), k.add(rowBegin, laneRow[1])};
+  // The lane's two rows: their tokens (the causal bound) and heads.
+  Value rows[2], rowHeads[2];
+  for (int64_t r = 0; r < 2; ++r) {
+    rows[r] = tokenOf(tileRows, laneRow[r]);
+    rowHeads[r] = headOf(tileRows, laneRow[r]);
+  }
   Value zero = k.f32(0.0);
   Value negInf = k.f32(-std::numeric_limits<double>::infinity());
   Value scoreScale = k.f32(o.scale * kLog2E), priorScale = k.f32(kLog2E);
@@ -179,15 +185,16 @@ void FineAttentionEmitter::emit() {
                 arith::TruncFOp::create(
                     b, element,
                     k.fmul(finals[4 + 4 * j + 2 * r + 1], inverse))});
-        vector::StoreOp::create(
-            b, pair, o.output,
-            ValueRange{batchIndex, head, rows[r], k.add(pairColumn, j * 8)});
+        vector::StoreOp::create(b, pair, o.output,
+                                ValueRange{batchIndex, rowHeads[r], rows[r],
+                                           k.add(pairColumn, j * 8)});
       }
       k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
                                      k.rem(lane, 4), k.idx(0)),
                [&] {
-                 memref::StoreOp::create(b, lse, o.lse,
-                                         ValueRange{batchIndex, head, rows[r]});
+                 memref::StoreOp::create(
+                     b, lse, o.lse,
+                     ValueRange{batchIndex, rowHeads[r], rows[r]});
                });
     });
   }

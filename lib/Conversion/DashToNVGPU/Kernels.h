@@ -9,21 +9,48 @@
 
 namespace mlir::dash::nvgpu_kernels {
 
-/// Emits a gpu.launch that writes, per (batch, KV head, 64-query tile t),
-/// the key blocks c <= t selected by at least one query of the tile
-/// (`logPrior [B, Hkv, N, M]` not `-inf`) in increasing order into
-/// `lists [B, Hkv, T, M]` (i32) and their number into `counts [B, Hkv, T]`.
-/// With `tileBlocks [B, Hkv, M, T]` (i8), also whether tile t selected block
-/// c, for every c <= t.
-void buildBlockListKernel(ImplicitLocOpBuilder &b, Value logPrior, Value lists,
-                          Value counts, Value tileBlocks = Value());
+/// How the fine-attention kernels fill their 64-row tiles: with
+/// `headsPerTile` heads of a KV head's group times `tokensPerTile`
+/// consecutive tokens (row r: token t T + r % T of head
+/// chunk P + r / T of the group). The heads of a group share the log-prior,
+/// so a tile's block list is the union of the selections of only T tokens
+/// (rather than 64), and one K/V load serves P heads. P is G when G divides
+/// 64, else 1.
+struct TilePacking {
+  TilePacking(int64_t heads, int64_t kvHeads, int64_t seqLen, int64_t blocks);
+  /// The packing of the kernels of `query [B, H, N, D]` and
+  /// `logPrior [B, Hkv, N, M]`.
+  TilePacking(Value query, Value logPrior);
+
+  int64_t headsPerTile, tokensPerTile;
+  /// Tiles per (batch, KV head, head chunk), and head chunks per KV head.
+  int64_t tiles, chunks;
+  /// The dK/dV kernel splits a key block's inverse list into `segments`
+  /// runs of `segmentLength` tiles, one CTA each, so that a block that
+  /// every later tile selects (an init block) does not make one CTA the
+  /// whole kernel's critical path.
+  int64_t segmentLength, segments;
+  /// Whether several CTAs add into one key's dK and dV (atomically, after a
+  /// zero fill) rather than one CTA storing them.
+  bool keyValueGradAdds() const { return chunks > 1 || segments > 1; }
+};
+
+/// Emits a gpu.launch that writes, per (batch, KV head, tile t of
+/// `packing`), the key blocks c <= the tile's diagonal block selected by at
+/// least one of its tokens (`logPrior [B, Hkv, N, M]` not `-inf`) in
+/// increasing order into `lists [B, Hkv, tiles, M]` (i32) and their number
+/// into `counts [B, Hkv, tiles]`. With `tileBlocks [B, Hkv, M, tiles]` (i8),
+/// also whether tile t selected block c, for every candidate c.
+void buildBlockListKernel(ImplicitLocOpBuilder &b, const TilePacking &packing,
+                          Value logPrior, Value lists, Value counts,
+                          Value tileBlocks = Value());
 
 /// Emits a gpu.launch that writes, per (batch, KV head, key block c), the
-/// query tiles t >= c that selected it (`tileBlocks` of
-/// buildBlockListKernel) in increasing order into
-/// `inverseLists [B, Hkv, M, T]` (i32) and their number into
-/// `inverseCounts [B, Hkv, M]`.
-void buildInverseBlockListKernel(ImplicitLocOpBuilder &b, Value tileBlocks,
+/// tiles that selected it (`tileBlocks` of buildBlockListKernel) in
+/// increasing order into `inverseLists [B, Hkv, M, tiles]` (i32) and their
+/// number into `inverseCounts [B, Hkv, M]`.
+void buildInverseBlockListKernel(ImplicitLocOpBuilder &b,
+                                 const TilePacking &packing, Value tileBlocks,
                                  Value inverseLists, Value inverseCounts);
 
 /// Emits a gpu.launch that sets every element of the f32 `buffer`
@@ -50,8 +77,8 @@ void buildFineAttentionKernel(ImplicitLocOpBuilder &b,
 /// (buildInverseBlockListKernel), a `delta [B, H, N]` f32 scratch buffer,
 /// and the f32 gradients `queryGrad`, `keyGrad`, `valueGrad`,
 /// `logPriorGrad` (zero-filled before buildQueryGradKernel, which adds to
-/// it; with G > 1, `keyGrad` and `valueGrad` are zero-filled before
-/// buildKeyValueGradKernel likewise).
+/// it; where TilePacking::keyValueGradAdds, `keyGrad` and `valueGrad` are
+/// zero-filled before buildKeyValueGradKernel likewise).
 struct FineAttentionGradOperands {
   Value query, key, value, logPrior, output, lse, outputGrad;
   Value lists, counts, inverseLists, inverseCounts, delta;

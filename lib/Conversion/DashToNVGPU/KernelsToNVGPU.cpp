@@ -48,11 +48,6 @@ private:
   SmallVector<Value> buffers;
 };
 
-/// Number of 64-query tiles of a log-prior [B, Hkv, N, M].
-int64_t queryTiles(MemRefType logPrior) {
-  return llvm::divideCeil(logPrior.getDimSize(2), nvgpu_kernels::kTileRows);
-}
-
 struct SparseAttentionKernelToNVGPU
     : OpRewritePattern<SparseAttentionKernelOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -61,7 +56,8 @@ struct SparseAttentionKernelToNVGPU
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     ArrayRef<int64_t> priorShape = op.getLogPrior().getType().getShape();
-    int64_t tiles = queryTiles(op.getLogPrior().getType());
+    nvgpu_kernels::TilePacking packing(op.getQuery(), op.getLogPrior());
+    int64_t tiles = packing.tiles;
     Temporaries temporaries(b);
     nvgpu_kernels::FineAttentionOperands operands;
     operands.query = op.getQuery();
@@ -76,8 +72,8 @@ struct SparseAttentionKernelToNVGPU
     operands.lse = op.getLse();
     operands.scale =
         resolveScale(op.getScaleAttr(), op.getQuery().getType().getDimSize(3));
-    nvgpu_kernels::buildBlockListKernel(b, operands.logPrior, operands.lists,
-                                        operands.counts);
+    nvgpu_kernels::buildBlockListKernel(b, packing, operands.logPrior,
+                                        operands.lists, operands.counts);
     nvgpu_kernels::buildFineAttentionKernel(b, operands);
     temporaries.free();
     rewriter.eraseOp(op);
@@ -95,7 +91,8 @@ struct SparseAttentionGradKernelToNVGPU
     ArrayRef<int64_t> priorShape = op.getLogPrior().getType().getShape();
     int64_t batch = priorShape[0], kvHeads = priorShape[1],
             blocks = priorShape[3];
-    int64_t tiles = queryTiles(op.getLogPrior().getType());
+    nvgpu_kernels::TilePacking packing(op.getQuery(), op.getLogPrior());
+    int64_t tiles = packing.tiles;
     Type i32 = b.getI32Type();
     Temporaries temporaries(b);
     nvgpu_kernels::FineAttentionGradOperands operands;
@@ -122,15 +119,15 @@ struct SparseAttentionGradKernelToNVGPU
     operands.scale =
         resolveScale(op.getScaleAttr(), op.getQuery().getType().getDimSize(3));
     nvgpu_kernels::buildFillKernel(b, operands.logPriorGrad, 0.0);
-    // With G > 1 the heads of a group add their dK and dV.
-    if (op.getQuery().getType().getDimSize(1) != kvHeads) {
+    if (packing.keyValueGradAdds()) {
       nvgpu_kernels::buildFillKernel(b, operands.keyGrad, 0.0);
       nvgpu_kernels::buildFillKernel(b, operands.valueGrad, 0.0);
     }
-    nvgpu_kernels::buildBlockListKernel(b, operands.logPrior, operands.lists,
-                                        operands.counts, tileBlocks);
+    nvgpu_kernels::buildBlockListKernel(b, packing, operands.logPrior,
+                                        operands.lists, operands.counts,
+                                        tileBlocks);
     nvgpu_kernels::buildInverseBlockListKernel(
-        b, tileBlocks, operands.inverseLists, operands.inverseCounts);
+        b, packing, tileBlocks, operands.inverseLists, operands.inverseCounts);
     nvgpu_kernels::buildQueryGradKernel(b, operands);
     nvgpu_kernels::buildKeyValueGradKernel(b, operands);
     temporaries.free();

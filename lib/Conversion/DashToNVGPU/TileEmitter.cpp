@@ -64,7 +64,30 @@ Value TileEmitter::sharedFloats(Value offset, int64_t count) {
       b, type, shared, k.add(offset, tileCount * tileBytes), ValueRange());
 }
 
-void TileEmitter::copyRows(Value source, Value head, Value rowBase, Value dst,
+Value TileEmitter::headOf(const TileRows &rows, Value row) {
+  if (rows.tokens == kTileRows)
+    return rows.headBase;
+  return k.add(rows.headBase, k.div(row, rows.tokens));
+}
+
+Value TileEmitter::tokenOf(const TileRows &rows, Value row) {
+  if (rows.tokens == kTileRows)
+    return k.add(rows.tokenBase, row);
+  return k.add(rows.tokenBase, k.rem(row, rows.tokens));
+}
+
+TileEmitter::TileRows TileEmitter::packedRows(const TilePacking &packing,
+                                              Value tileIndex, Value chunk,
+                                              Value &kvHead) {
+  kvHead = k.div(chunk, packing.chunks);
+  Value headBase =
+      k.add(k.mul(kvHead, packing.chunks * packing.headsPerTile),
+            k.mul(k.rem(chunk, packing.chunks), packing.headsPerTile));
+  return {headBase, k.mul(tileIndex, packing.tokensPerTile),
+          packing.tokensPerTile};
+}
+
+void TileEmitter::copyRows(Value source, const TileRows &rows, Value dst,
                            SmallVectorImpl<Value> &tokens) {
   int64_t chunksPerRow = headDim / kChunk;
   Value lastRow = k.idx(seqLen - 1);
@@ -72,13 +95,14 @@ void TileEmitter::copyRows(Value source, Value head, Value rowBase, Value dst,
     Value chunk = k.add(thread, i * kThreads);
     Value row = k.div(chunk, chunksPerRow);
     Value column = k.mul(k.rem(chunk, chunksPerRow), kChunk);
-    Value globalRow = k.add(rowBase, row);
-    Value inside = k.ult(globalRow, k.idx(seqLen));
+    Value token = tokenOf(rows, row);
+    Value inside = k.ult(token, k.idx(seqLen));
     Value count = k.select(inside, k.idx(kChunk), k.idx(0));
     tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
         b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), dst,
         ValueRange{row, column}, source,
-        ValueRange{batchIndex, head, k.min(globalRow, lastRow), column},
+        ValueRange{batchIndex, headOf(rows, row), k.min(token, lastRow),
+                   column},
         b.getIndexAttr(kChunk), count, b.getUnitAttr()));
   }
 }

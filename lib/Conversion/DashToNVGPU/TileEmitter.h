@@ -15,6 +15,7 @@
 #define DASH_LIB_CONVERSION_DASHTONVGPU_TILEEMITTER_H
 
 #include "KernelBuilder.h"
+#include "Kernels.h"
 
 namespace mlir::dash::nvgpu_kernels {
 
@@ -41,10 +42,24 @@ protected:
   /// `count` f32 in shared memory `offset` bytes after the tiles.
   Value sharedFloats(Value offset, int64_t count);
 
-  /// cp.async of rows `rowBase .. rowBase + 63` of `source[batch, head]`
-  /// ([B, heads, N, D]) into `tile`; rows past N are zero-filled and never
-  /// read from global memory.
-  void copyRows(Value source, Value head, Value rowBase, Value tile,
+  /// What the rows of a tile hold: row r is token `tokenBase + r % tokens`
+  /// of head `headBase + r / tokens` (TilePacking); a K or V block is 64
+  /// tokens of one head.
+  struct TileRows {
+    Value headBase, tokenBase;
+    int64_t tokens = kTileRows;
+  };
+  Value headOf(const TileRows &rows, Value row);
+  Value tokenOf(const TileRows &rows, Value row);
+  /// The rows of tile `tileIndex` of `chunk` (KV head times
+  /// TilePacking::chunks plus the head chunk), and the chunk's KV head.
+  TileRows packedRows(const TilePacking &packing, Value tileIndex, Value chunk,
+                      Value &kvHead);
+
+  /// cp.async of the 64 rows `rows` of `source[batch]` ([B, heads, N, D])
+  /// into `tile`; tokens past N are zero-filled and never read from global
+  /// memory.
+  void copyRows(Value source, const TileRows &rows, Value tile,
                 SmallVectorImpl<Value> &tokens);
   /// cp.async of one f32 `source[indices]` into `dst[position]`, or a zero
   /// where `inside` is false.
@@ -105,9 +120,9 @@ protected:
   void copyKeyValue(Value key, Value value, Value kvHead, Value block,
                     Value keyTile, Value valueTile,
                     SmallVectorImpl<Value> &tokens) {
-    Value rowBase = k.mul(block, kTileRows);
-    copyRows(key, kvHead, rowBase, keyTile, tokens);
-    copyRows(value, kvHead, rowBase, valueTile, tokens);
+    TileRows rows{kvHead, k.mul(block, kTileRows)};
+    copyRows(key, rows, keyTile, tokens);
+    copyRows(value, rows, valueTile, tokens);
   }
 
   ImplicitLocOpBuilder &b;

@@ -3,21 +3,32 @@
 // CHECK-LABEL: func.func @bf16_d64
 // CHECK-SAME: (%[[Q:.*]]: memref<1x4x200x64xbf16>, %[[K:.*]]: memref<1x2x200x64xbf16>, %[[V:.*]]: memref<1x2x200x64xbf16>, %[[P:.*]]: memref<1x2x200x4xf32>, %[[O:.*]]: memref<1x4x200x64xbf16>, %[[LSE:.*]]: memref<1x4x200xf32>)
 // CHECK-NOT: dash.sparse_attention_kernel
-// CHECK-DAG: %[[LISTS:.*]] = memref.alloc() : memref<1x2x4x4xi32>
-// CHECK-DAG: %[[COUNTS:.*]] = memref.alloc() : memref<1x2x4xi32>
+// G = 2: a tile packs the 2 heads of a group times 32 tokens, so there are
+// 7 tiles of 200 tokens per KV head.
+// CHECK-DAG: %[[LISTS:.*]] = memref.alloc() : memref<1x2x7x4xi32>
+// CHECK-DAG: %[[COUNTS:.*]] = memref.alloc() : memref<1x2x7xi32>
 // Block lists: one warp per (tile, KV head, batch); a butterfly ballot.
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) module(@dash_block_lists) function(@dash_block_lists)
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c7{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) module(@dash_block_lists) function(@dash_block_lists)
 // CHECK: memref.load %[[P]]
 // CHECK: arith.cmpf une
 // CHECK-COUNT-5: gpu.shuffle  xor
 // CHECK: math.ctpop
 // CHECK: memref.store {{.*}}, %[[LISTS]]
 // CHECK: memref.store {{.*}}, %[[COUNTS]]
-// Fine attention: (tiles, heads, batch) x 128 threads, 5 shared tiles of
-// 64 x (64 + 8) bf16.
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size %c46080_i32 module(@dash_sparse_attention) function(@dash_sparse_attention)
+// Fine attention: (tiles, KV heads, batch) x 128 threads, 5 shared tiles of
+// 64 x (64 + 8) bf16. Tile row r is token 32 t + r % 32 of head
+// 2 kvHead + r / 32.
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c7{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size %c46080_i32 module(@dash_sparse_attention) function(@dash_sparse_attention)
 // CHECK: gpu.dynamic_shared_memory
-// CHECK: nvgpu.device_async_copy %[[Q]]{{.*}}, 8, %{{.*}} {bypassL1}
+// CHECK: %[[TILEBASE:.*]] = arith.muli %block_id_x, %c32{{[_0-9]*}} : index
+// CHECK: %[[CHUNK:.*]] = arith.addi %thread_id_x, %c0{{[_0-9]*}} : index
+// CHECK: %[[ROW:.*]] = arith.divui %[[CHUNK]], %c8{{[_0-9]*}} : index
+// CHECK: %[[ROWTOKEN:.*]] = arith.remui %[[ROW]], %c32{{[_0-9]*}} : index
+// CHECK: %[[TOKEN:.*]] = arith.addi %[[TILEBASE]], %[[ROWTOKEN]] : index
+// CHECK: %[[ROWHEAD:.*]] = arith.divui %[[ROW]], %c32{{[_0-9]*}} : index
+// CHECK: %[[HEAD:.*]] = arith.addi %{{.*}}, %[[ROWHEAD]] : index
+// CHECK: %[[CLAMPED:.*]] = arith.minui %[[TOKEN]], %c199
+// CHECK: nvgpu.device_async_copy %[[Q]][%{{.*}}, %[[HEAD]], %[[CLAMPED]], %{{.*}}], %{{.*}}[%[[ROW]], %{{.*}}], 8, %{{.*}} {bypassL1}
 // CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<64x72xbf16, #gpu.address_space<workgroup>> -> vector<4x2xbf16>
 // CHECK: scf.for
 // CHECK: nvgpu.device_async_wait {{.*}} {numGroups = 1 : i32}
@@ -61,25 +72,23 @@ func.func @f16_d128(%q: memref<2x2x128x128xf16>, %k: memref<2x1x128x128xf16>,
 // CHECK-LABEL: func.func @grad_bf16_d64
 // CHECK-SAME: %[[DQ:[^:]*]]: memref<1x4x200x64xf32>, %[[DK:[^:]*]]: memref<1x2x200x64xf32>, %[[DV:[^:]*]]: memref<1x2x200x64xf32>, %[[DL:[^:]*]]: memref<1x2x200x4xf32>)
 // CHECK-NOT: dash.sparse_attention_grad_kernel
-// CHECK-DAG: %[[LISTS:.*]] = memref.alloc() : memref<1x2x4x4xi32>
-// CHECK-DAG: %[[FLAGS:.*]] = memref.alloc() : memref<1x2x4x4xi8>
+// CHECK-DAG: %[[LISTS:.*]] = memref.alloc() : memref<1x2x7x4xi32>
+// CHECK-DAG: %[[FLAGS:.*]] = memref.alloc() : memref<1x2x4x7xi8>
 // CHECK-DAG: %[[DELTA:.*]] = memref.alloc() : memref<1x4x200xf32>
-// The bias gradient is zeroed first: the dQ kernel adds to it; so are dK
-// and dV, to which the G = 2 heads of a group add.
+// The bias gradient is zeroed first: the dQ kernel adds to it. dK and dV
+// are not: with both heads of a group in every tile and one list segment a
+// block, one CTA stores each key's.
 // CHECK: %[[FLAT:.*]] = memref.collapse_shape %[[DL]] {{\[\[}}0, 1, 2, 3]] : memref<1x2x200x4xf32> into memref<1600xf32>
 // CHECK: gpu.launch {{.*}} module(@dash_fill)
 // CHECK: memref.store {{.*}}, %[[FLAT]]
-// CHECK: memref.collapse_shape %[[DK]]
-// CHECK: gpu.launch {{.*}} module(@dash_fill)
-// CHECK: memref.collapse_shape %[[DV]]
-// CHECK: gpu.launch {{.*}} module(@dash_fill)
+// CHECK-NOT: module(@dash_fill)
 // CHECK: gpu.launch {{.*}} module(@dash_block_lists)
 // CHECK: memref.store {{.*}}, %[[FLAGS]]
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}) module(@dash_inverse_block_lists)
 // CHECK: memref.load %[[FLAGS]]
 // CHECK-COUNT-5: gpu.shuffle  xor
-// dQ: (tiles, heads, batch) x 128 threads, 6 tiles and the rows' Delta.
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) dynamic_shared_memory_size %c55552_i32 module(@dash_sparse_attention_grad_query)
+// dQ: (tiles, KV heads, batch) x 128 threads, 6 tiles and the rows' Delta.
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c7{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) dynamic_shared_memory_size %c55552_i32 module(@dash_sparse_attention_grad_query)
 // CHECK: vector.reduction <add>
 // CHECK: memref.store {{.*}}, %[[DELTA]]
 // CHECK: scf.for
@@ -87,14 +96,15 @@ func.func @f16_d128(%q: memref<2x2x128x128xf16>, %k: memref<2x1x128x128xf16>,
 // CHECK: math.exp2
 // CHECK: memref.atomic_rmw addf {{.*}}, %[[DL]]
 // CHECK: vector.store {{.*}}, %[[DQ]]{{.*}} : memref<1x4x200x64xf32>, vector<2xf32>
-// dK/dV: (blocks, heads, batch) x 128 threads, 6 tiles and the rows'
+// dK/dV: (blocks, KV heads, batch) x 128 threads, 6 tiles and the rows'
 // log-prior, LSE and Delta (two buffers).
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) dynamic_shared_memory_size %c58368_i32 module(@dash_sparse_attention_grad_key_value)
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) dynamic_shared_memory_size %c58368_i32 module(@dash_sparse_attention_grad_key_value)
 // CHECK: nvgpu.device_async_copy %[[DELTA]]
 // CHECK: scf.for
 // CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}
-// CHECK: memref.atomic_rmw addf {{.*}}, %[[DK]]
-// CHECK: memref.atomic_rmw addf {{.*}}, %[[DV]]
+// CHECK-NOT: memref.atomic_rmw
+// CHECK: vector.store {{.*}}, %[[DK]]
+// CHECK: vector.store {{.*}}, %[[DV]]
 // CHECK: memref.dealloc %[[LISTS]]
 // CHECK: memref.dealloc %[[DELTA]]
 func.func @grad_bf16_d64(%q: memref<1x4x200x64xbf16>, %k: memref<1x2x200x64xbf16>,
@@ -110,6 +120,71 @@ func.func @grad_bf16_d64(%q: memref<1x4x200x64xbf16>, %k: memref<1x2x200x64xbf16
           memref<1x4x200xf32>, memref<1x4x200x64xbf16>)
       outs(%dq, %dk, %dv, %dl : memref<1x4x200x64xf32>, memref<1x2x200x64xf32>,
            memref<1x2x200x64xf32>, memref<1x2x200x4xf32>) {block_size = 64}
+  return
+}
+
+// -----
+
+// G = 3 does not divide 64: tiles of one head, so the three heads of a group
+// add their dK and dV atomically into zero-filled buffers.
+// CHECK-LABEL: func.func @grad_group_of_three
+// CHECK-SAME: %[[DK:[^:]*]]: memref<1x1x128x64xf32>, %[[DV:[^:]*]]: memref<1x1x128x64xf32>, %{{[^:]*}}: memref<1x1x128x2xf32>)
+// CHECK: memref.collapse_shape %[[DK]]
+// CHECK: gpu.launch {{.*}} module(@dash_fill)
+// CHECK: memref.collapse_shape %[[DV]]
+// CHECK: gpu.launch {{.*}} module(@dash_fill)
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}, {{.*}} = %c3{{.*}}, {{.*}} = %c1{{.*}}) {{.*}} module(@dash_sparse_attention_grad_query)
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}, {{.*}} = %c3{{.*}}, {{.*}} = %c1{{.*}}) {{.*}} module(@dash_sparse_attention_grad_key_value)
+// CHECK: memref.atomic_rmw addf {{.*}}, %[[DK]]
+// CHECK: memref.atomic_rmw addf {{.*}}, %[[DV]]
+func.func @grad_group_of_three(%q: memref<1x3x128x64xbf16>, %k: memref<1x1x128x64xbf16>,
+                               %v: memref<1x1x128x64xbf16>, %p: memref<1x1x128x2xf32>,
+                               %o: memref<1x3x128x64xbf16>, %lse: memref<1x3x128xf32>,
+                               %do: memref<1x3x128x64xbf16>, %dq: memref<1x3x128x64xf32>,
+                               %dk: memref<1x1x128x64xf32>, %dv: memref<1x1x128x64xf32>,
+                               %dl: memref<1x1x128x2xf32>) {
+  dash.sparse_attention_grad_kernel
+      ins(%q, %k, %v, %p, %o, %lse, %do : memref<1x3x128x64xbf16>,
+          memref<1x1x128x64xbf16>, memref<1x1x128x64xbf16>,
+          memref<1x1x128x2xf32>, memref<1x3x128x64xbf16>,
+          memref<1x3x128xf32>, memref<1x3x128x64xbf16>)
+      outs(%dq, %dk, %dv, %dl : memref<1x3x128x64xf32>, memref<1x1x128x64xf32>,
+           memref<1x1x128x64xf32>, memref<1x1x128x2xf32>) {block_size = 64}
+  return
+}
+
+// -----
+
+// G = 16 at N = 8192: tiles of 16 heads x 4 tokens (2048 per KV head), and
+// each key block's inverse list split into 32 segments of 64 tiles, one CTA
+// each (128 blocks x 32), which add their dK and dV.
+// CHECK-LABEL: func.func @grad_long_lists
+// CHECK-SAME: %[[DK:[^:]*]]: memref<1x1x8192x64xf32>, %[[DV:[^:]*]]: memref<1x1x8192x64xf32>, %{{[^:]*}}: memref<1x1x8192x128xf32>)
+// CHECK-DAG: memref.alloc() : memref<1x1x2048x128xi32>
+// CHECK-DAG: memref.alloc() : memref<1x1x128x2048xi32>
+// CHECK: gpu.launch {{.*}} module(@dash_fill)
+// CHECK: gpu.launch {{.*}} module(@dash_fill)
+// CHECK: gpu.launch {{.*}} module(@dash_fill)
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c2048{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) {{.*}} module(@dash_sparse_attention_grad_query)
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4096{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) {{.*}} module(@dash_sparse_attention_grad_key_value)
+// CHECK: arith.remui %{{.*}}, %c32
+// CHECK: arith.muli %{{.*}}, %c64
+// CHECK: scf.if
+// CHECK: memref.atomic_rmw addf {{.*}}, %[[DK]]
+// CHECK: memref.atomic_rmw addf {{.*}}, %[[DV]]
+func.func @grad_long_lists(%q: memref<1x16x8192x64xbf16>, %k: memref<1x1x8192x64xbf16>,
+                           %v: memref<1x1x8192x64xbf16>, %p: memref<1x1x8192x128xf32>,
+                           %o: memref<1x16x8192x64xbf16>, %lse: memref<1x16x8192xf32>,
+                           %do: memref<1x16x8192x64xbf16>, %dq: memref<1x16x8192x64xf32>,
+                           %dk: memref<1x1x8192x64xf32>, %dv: memref<1x1x8192x64xf32>,
+                           %dl: memref<1x1x8192x128xf32>) {
+  dash.sparse_attention_grad_kernel
+      ins(%q, %k, %v, %p, %o, %lse, %do : memref<1x16x8192x64xbf16>,
+          memref<1x1x8192x64xbf16>, memref<1x1x8192x64xbf16>,
+          memref<1x1x8192x128xf32>, memref<1x16x8192x64xbf16>,
+          memref<1x16x8192xf32>, memref<1x16x8192x64xbf16>)
+      outs(%dq, %dk, %dv, %dl : memref<1x16x8192x64xf32>, memref<1x1x8192x64xf32>,
+           memref<1x1x8192x64xf32>, memref<1x1x8192x128xf32>) {block_size = 64}
   return
 }
 
