@@ -80,12 +80,31 @@ private:
   void writeProbabilities();
   void writePrior();
 
-  /// A 4-byte load of two 16-bit values as an mma operand register.
-  Value loadPair(Value memref, ValueRange indices) {
-    Value pair = vector::LoadOp::create(b, VectorType::get({2}, element),
-                                        memref, indices, /*nontemporal=*/false,
-                                        llvm::MaybeAlign(4));
-    return k.operand(pair);
+  /// The logits' k dimension (D) is permuted alike in Q and the summaries,
+  /// which leaves the products unchanged: the lane with l % 4 = q holds
+  /// columns D/4 q .. D/4 q + D/4 - 1 of its rows, so it loads them with
+  /// 16-byte loads instead of one 4-byte load per operand register. These
+  /// are the loads of `memref[prefix..., D/4 q ...]`.
+  SmallVector<Value> loadLaneColumns(Value memref, ValueRange prefix,
+                                     Value quad) {
+    int64_t width = headDim / 4;
+    SmallVector<Value> vectors;
+    for (int64_t i = 0; i < width / 8; ++i) {
+      SmallVector<Value> indices(prefix);
+      indices.push_back(k.add(k.mul(quad, width), i * 8));
+      vectors.push_back(vector::LoadOp::create(
+          b, VectorType::get({8}, element), memref, indices,
+          /*nontemporal=*/false, llvm::MaybeAlign(16)));
+    }
+    return vectors;
+  }
+  /// The operand register of k-step `step`, half `half` (columns 2 (l % 4)
+  /// + 8 half of the step in PTX's layout) from loadLaneColumns.
+  Value laneColumnPair(ArrayRef<Value> vectors, int64_t step, int64_t half) {
+    int64_t offset = 4 * step + 2 * half;
+    Value vector = vectors[offset / 8];
+    return k.operand(vector::ShuffleOp::create(
+        b, vector, vector, ArrayRef<int64_t>{offset % 8, offset % 8 + 1}));
   }
   Value workgroupView(ArrayRef<int64_t> shape, int64_t byteOffset) {
     auto type =
@@ -198,18 +217,17 @@ void RouterEmitter::computeLogits() {
   auto [headA, tokenA] = headAndToken(rowA);
   auto [headB, tokenB] = headAndToken(rowB);
 
-  // A operands (m16n8k16 layout): rows l/4 and l/4 + 8, columns 2 (l % 4)
-  // and + 8 of each 16-wide slice of D.
+  // A operands (m16n8k16 layout): rows l/4 and l/4 + 8, and the lane's
+  // columns of each k-step (loadLaneColumns).
+  SmallVector<Value> queryA =
+      loadLaneColumns(o.query, {batchIndex, headA, tokenA}, quad);
+  SmallVector<Value> queryB =
+      loadLaneColumns(o.query, {batchIndex, headB, tokenB}, quad);
   SmallVector<SmallVector<Value>> queryRegs;
-  for (int64_t s = 0; s < headDim / 16; ++s) {
-    Value column = k.add(k.mul(quad, 2), 16 * s);
-    Value column8 = k.add(column, 8);
+  for (int64_t s = 0; s < headDim / 16; ++s)
     queryRegs.push_back(
-        {loadPair(o.query, {batchIndex, headA, tokenA, column}),
-         loadPair(o.query, {batchIndex, headB, tokenB, column}),
-         loadPair(o.query, {batchIndex, headA, tokenA, column8}),
-         loadPair(o.query, {batchIndex, headB, tokenB, column8})});
-  }
+        {laneColumnPair(queryA, s, 0), laneColumnPair(queryB, s, 0),
+         laneColumnPair(queryA, s, 1), laneColumnPair(queryB, s, 1)});
 
   double xScale = o.alpha - 1.0;
   Value negInf = k.f32(-kInf);
@@ -218,29 +236,43 @@ void RouterEmitter::computeLogits() {
   Value myChunks =
       k.div(k.sub(k.add(chunks, kWarpsPerRowGroup - 1), columnGroup),
             kWarpsPerRowGroup);
+  auto firstBlockOf = [&](Value step) {
+    return k.mul(k.add(columnGroup, k.mul(step, kWarpsPerRowGroup)), 8);
+  };
+  // The B operands of a chunk: column l / 4 is the summary of that block
+  // (clamped; the columns past the candidates are masked below, and a
+  // chunk past the warp's last is loaded but not used).
+  auto loadChunk = [&](Value step) {
+    Value block =
+        k.min(k.add(firstBlockOf(step), k.div(lane, 4)), k.idx(complete - 1));
+    SmallVector<Value> loaded;
+    for (int64_t term = 0; term < kSplitTerms; ++term)
+      llvm::append_range(
+          loaded, loadLaneColumns(
+                      o.parts, {k.idx(term), batchIndex, kvHead, block}, quad));
+    return loaded;
+  };
+  int64_t vectorsPerTerm = headDim / 32;
+  // Software pipeline: the next chunk's loads are in flight during this
+  // chunk's products.
   k.forLoop(
-      k.idx(0), myChunks, {},
-      [&](Value step, ValueRange) -> SmallVector<Value> {
-        Value chunk = k.add(columnGroup, k.mul(step, kWarpsPerRowGroup));
-        Value firstBlock = k.mul(chunk, 8);
-        // B operand column l / 4: summary of that block (clamped; the
-        // columns past the candidates are masked below).
-        Value block =
-            k.min(k.add(firstBlock, k.div(lane, 4)), k.idx(complete - 1));
+      k.idx(0), myChunks, loadChunk(k.idx(0)),
+      [&](Value step, ValueRange current) -> SmallVector<Value> {
+        Value firstBlock = firstBlockOf(step);
+        SmallVector<Value> next = loadChunk(k.add(step, 1));
+        SmallVector<SmallVector<Value>> terms;
+        for (int64_t term = 0; term < kSplitTerms; ++term)
+          terms.emplace_back(
+              current.slice(term * vectorsPerTerm, vectorsPerTerm));
         SmallVector<Value> acc(4, k.f32(0.0));
-        for (int64_t s = 0; s < headDim / 16; ++s) {
-          Value column = k.add(k.mul(quad, 2), 16 * s);
+        for (int64_t s = 0; s < headDim / 16; ++s)
           for (int64_t term = kSplitTerms - 1; term >= 0; --term) {
-            SmallVector<Value> bRegs = {
-                loadPair(o.parts,
-                         {k.idx(term), batchIndex, kvHead, block, column}),
-                loadPair(o.parts, {k.idx(term), batchIndex, kvHead, block,
-                                   k.add(column, 8)})};
+            SmallVector<Value> bRegs = {laneColumnPair(terms[term], s, 0),
+                                        laneColumnPair(terms[term], s, 1)};
             SmallVector<Value, 4> next =
                 k.mma(queryRegs[s], bRegs, acc, element);
             acc.assign(next.begin(), next.end());
           }
-        }
         // Accumulator layout: (row l/4, columns 2 (l % 4) + j) in
         // acc[j], row l/4 + 8 in acc[2 + j].
         for (int64_t j = 0; j < 2; ++j) {
@@ -252,7 +284,7 @@ void RouterEmitter::computeLogits() {
             memref::StoreOp::create(b, x, logits, ValueRange{row, column});
           }
         }
-        return {};
+        return next;
       });
 }
 
