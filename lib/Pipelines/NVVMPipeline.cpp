@@ -28,6 +28,18 @@
 
 using namespace mlir;
 
+/// Shared memory the CTAs of one SM can use on `chip`, 0 where unknown.
+static int64_t sharedMemoryPerSM(StringRef chip) {
+  constexpr int64_t kKiB = 1024;
+  if (chip.starts_with("sm_90"))
+    return 228 * kKiB;
+  if (chip == "sm_80" || chip == "sm_87")
+    return 164 * kKiB;
+  if (chip == "sm_86" || chip == "sm_89")
+    return 100 * kKiB;
+  return 0;
+}
+
 void mlir::dash::buildNVVMPipeline(OpPassManager &pm,
                                    const NVVMPipelineOptions &options) {
   TensorToBuffersOptions steps;
@@ -49,6 +61,9 @@ void mlir::dash::buildNVVMPipeline(OpPassManager &pm,
   // outlined kernels would take them as arguments and fold nothing.
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
+  DashKernelOccupancyOptions occupancy;
+  occupancy.sharedMemoryPerSM = sharedMemoryPerSM(options.chip);
+  pm.addPass(createDashKernelOccupancy(occupancy));
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());

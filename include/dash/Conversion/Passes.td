@@ -139,14 +139,18 @@ def DashSparseAttentionToKernel : Pass<"dash-sparse-attention-to-kernel",
 def DashKernelsToNVGPU : Pass<"dash-kernels-to-nvgpu", "::mlir::func::FuncOp"> {
   let summary = "Build the tensor-core GPU kernels of the dash kernel ops";
   let description = [{
-    Replaces each `dash.sparse_attention_kernel` by two `gpu.launch` kernels:
+    Replaces each `dash.sparse_attention_kernel` by two `gpu.launch` kernels.
+    Their 64-row tiles pack P heads of a KV group times 64 / P consecutive
+    tokens (P = G when G divides 64, else 1): the heads of a group share the
+    log-prior, so a tile's block list is the union over 64 / P tokens only,
+    and one K/V load serves P heads.
 
-    - a block-list kernel: one warp per (batch, KV head, 64-query tile)
-      collects, in increasing order, the key blocks that at least one query
-      of the tile selected (a log-prior other than `-inf`; NaN counts as
-      selected so that it propagates), compacted with a warp-wide ballot;
-    - the fine-attention kernel: one CTA of four warps per (batch, query head,
-      query tile) iterates over that list only. K and V blocks are
+    - a block-list kernel: one warp per (batch, KV head, tile) collects, in
+      increasing order, the key blocks that at least one token of the tile
+      selected (a log-prior other than `-inf`; NaN counts as selected so that
+      it propagates), compacted with a warp-wide ballot;
+    - the fine-attention kernel: one CTA of four warps per (batch, head
+      chunk, tile) iterates over that list only. K and V blocks are
       double-buffered in shared memory by `nvgpu.device_async_copy`
       (cp.async); `nvgpu.ldmatrix` feeds `nvvm.mma.sync` (m16n8k16, f32
       accumulation) for `Q K^T` and `P V`; the softmax is online, in base 2,
@@ -160,19 +164,25 @@ def DashKernelsToNVGPU : Pass<"dash-kernels-to-nvgpu", "::mlir::func::FuncOp"> {
     A NaN in K reaches only the queries that attend to it.
 
     Each `dash.sparse_attention_grad_kernel` becomes five kernels (seven
-    when G > 1): fills with zeros of the bias gradient (and of dK and dV); the block lists, which also record which
-    tile selected which block; the inverse lists (for each key block, the
-    query tiles that selected it, compacted the same way); the dQ kernel
-    (one CTA per query head and tile over its block list: Delta = <dO, O>,
+    when several CTAs add into a key's dK and dV): fills with zeros of the
+    bias gradient (and of dK and dV); the block lists, which also record
+    which tile selected which block; the inverse lists (for each key block,
+    the tiles that selected it, compacted the same way); the dQ kernel
+    (one CTA per head chunk and tile over its block list: Delta = <dO, O>,
     `S = Q K^T` and `dP = dO V^T` by mma, P from the forward's LSE,
     `dS = P (dP - Delta)`, `dQ += dS K`, and each row's sum of dS over a
     block added atomically to the bias gradient, since the G heads of a
-    group share it); and the dK/dV kernel (one CTA per query head and key
-    block over its inverse list: `S^T = K Q^T`, `dP^T = V dO^T`, then
-    `dV += P^T dO` and `dK += dS^T Q` with P^T and dS^T as A operands
-    straight from the accumulators; the G heads of a group add their rows
-    of dK and dV atomically, after a fill with zeros, and with G = 1 store
-    them).
+    group share it); and the dK/dV kernel (one CTA per head chunk, key
+    block and segment of its inverse list, so that a block every tile
+    selects does not serialise the kernel: `S^T = K Q^T`, `dP^T = V dO^T`,
+    then `dV += P^T dO` and `dK += dS^T Q` with P^T and dS^T as A operands
+    straight from the accumulators; a CTA that is its keys' only writer
+    stores their rows, otherwise the CTAs add them atomically after a fill
+    with zeros).
+
+    The fine-attention kernel asks for three resident CTAs per SM
+    (`dash.min_ctas_per_sm` on its `gpu.dynamic_shared_memory`, applied by
+    `dash-kernel-occupancy` after outlining).
 
     Each `dash.router_kernel` becomes two kernels: one splits the f32
     summaries into three 16-bit terms (of the query's type; their sum is the
@@ -191,6 +201,34 @@ def DashKernelsToNVGPU : Pass<"dash-kernels-to-nvgpu", "::mlir::func::FuncOp"> {
     "::mlir::nvgpu::NVGPUDialect", "::mlir::NVVM::NVVMDialect",
     "::mlir::LLVM::LLVMDialect", "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"];
+}
+
+def DashKernelOccupancy : Pass<"dash-kernel-occupancy", "::mlir::ModuleOp"> {
+  let summary = "Turn the kernels' resident-CTA hints into nvvm.minctasm";
+  let description = [{
+    Kernel outlining keeps a `gpu.launch` body but not the launch's
+    attributes, so the tensor-core kernel emitters state how many CTAs of a
+    kernel should be resident per SM as a `dash.min_ctas_per_sm` integer
+    attribute on an op of the body. This pass, run after outlining, moves it
+    to the kernel's `gpu.func` as `nvvm.minctasm`, which reaches PTX as
+    `.minnctapersm`: ptxas then keeps the kernel's registers within what
+    that many CTAs leave each thread (168 for three CTAs of 128 threads)
+    instead of trading occupancy for registers.
+
+    The hint is lowered to the number of CTAs whose dynamic shared memory
+    (the largest `gpu.launch_func` of the kernel, plus 1 KiB the driver
+    reserves per CTA) fits `shared-memory-per-sm` bytes: capping registers
+    for CTAs that cannot be resident would only cost spills. With
+    `shared-memory-per-sm` 0 (the chip is unknown) the hints are dropped. A
+    hint that is not a positive integer, or two different hints in one
+    kernel, fail the pass.
+  }];
+  let options = [
+    Option<"sharedMemoryPerSM", "shared-memory-per-sm", "int64_t",
+           /*default=*/"0",
+           "Shared memory the CTAs of one SM can use, in bytes">,
+  ];
+  let dependentDialects = ["::mlir::NVVM::NVVMDialect"];
 }
 
 #endif // DASH_CONVERSION_PASSES_TD

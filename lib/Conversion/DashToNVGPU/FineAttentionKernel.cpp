@@ -4,10 +4,11 @@
 // warps per (batch, head chunk, tile) of TilePacking: 64 rows of P heads
 // times T tokens that share one block list and one K/V load per block. Warp
 // w owns rows 16w .. 16w + 15 of the tile, and P goes from the scores to the
-// P V product
-// in registers (TileEmitter.h). Shared memory: the Q tile and two buffers
-// each for K and V; while block i is computed, block i + 1 of the list is in
-// flight (cp.async).
+// P V product in registers (TileEmitter.h). Shared memory: two buffers each
+// for K and V, the second K buffer holding the Q tile until Q is in
+// registers; while block i is computed, block i + 1 of the list is in flight
+// (cp.async). At 4 tiles (68 KiB for D = 128) three CTAs fit an SM, and the
+// kernel asks ptxas for registers to match (168 a thread).
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +24,10 @@
 namespace mlir::dash::nvgpu_kernels {
 namespace {
 
+/// Resident CTAs per SM the kernel is built for (its shared memory allows
+/// three at D = 128).
+constexpr int64_t kFineAttentionCtasPerSM = 3;
+
 class FineAttentionEmitter : TileEmitter {
 public:
   FineAttentionEmitter(ImplicitLocOpBuilder &b, const FineAttentionOperands &o)
@@ -31,11 +36,11 @@ public:
   void emit();
 
 private:
-  /// K and V of `block` into buffer `buffer` (slots 1 + buffer, 3 + buffer).
+  /// K and V of `block` into buffer `buffer` (slots buffer, 2 + buffer).
   void copyKeyValueBlock(Value block, Value buffer,
                          SmallVectorImpl<Value> &tokens) {
-    copyKeyValue(o.key, o.value, kvHead, block, tile(k.add(buffer, 1)),
-                 tile(k.add(buffer, 3)), tokens);
+    copyKeyValue(o.key, o.value, kvHead, block, tile(buffer),
+                 tile(k.add(buffer, 2)), tokens);
   }
 
   const FineAttentionOperands &o;
@@ -49,7 +54,7 @@ void FineAttentionEmitter::emit() {
   OpBuilder::InsertionGuard guard(b);
   beginKernel("dash_sparse_attention",
               {packing.tiles, packing.chunks * kvHeads, batch},
-              /*tiles=*/5, /*extraBytes=*/0);
+              /*tiles=*/4, /*extraBytes=*/0, kFineAttentionCtasPerSM);
   Value queryTile = k.blockId(gpu::Dimension::x);
   TileRows tileRows =
       packedRows(packing, queryTile, k.blockId(gpu::Dimension::y), kvHead);
@@ -59,15 +64,19 @@ void FineAttentionEmitter::emit() {
     return listEntry(o.lists, kvHead, queryTile, position, blocks - 1);
   };
 
-  // Prologue: Q and the first listed block, then Q into registers.
+  // Prologue: Q (in K buffer 1) and the first listed block, then Q into
+  // registers; the barrier keeps the first prefetch from overwriting Q
+  // before every warp has read it.
   SmallVector<Value> tokens;
-  copyRows(o.query, tileRows, tile(0), tokens);
+  Value querySlot = k.idx(1);
+  copyRows(o.query, tileRows, tile(querySlot), tokens);
   copyKeyValueBlock(listedBlock(k.idx(0)), k.idx(0), tokens);
   waitAndSync(commit(tokens), 0);
   int64_t kSteps = headDim / 16;
   SmallVector<SmallVector<Value>> queryFragments;
   for (int64_t s = 0; s < kSteps; ++s)
-    queryFragments.push_back(aOperand(k.idx(0), s * 16));
+    queryFragments.push_back(aOperand(querySlot, s * 16));
+  gpu::BarrierOp::create(b);
 
   // The lane's two rows: their tokens (the causal bound) and heads.
   Value rows[2], rowHeads[2];
@@ -95,7 +104,7 @@ void FineAttentionEmitter::emit() {
             });
         waitAndSync(pending, 1);
         Value block = listedBlock(position);
-        Value keys = k.add(buffer, 1), values = k.add(buffer, 3);
+        Value keys = buffer, values = k.add(buffer, 2);
 
         // S = Q K^T for the warp's 16 rows and the block's 64 keys.
         Accumulators scores = zeros(8);

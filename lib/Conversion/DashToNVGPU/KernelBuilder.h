@@ -22,6 +22,10 @@ constexpr int64_t kWarpSize = 32;
 constexpr int64_t kWarps = 4;
 constexpr int64_t kThreads = kWarps * kWarpSize;
 
+/// The attribute by which a kernel body asks for that many resident CTAs per
+/// SM (dash-kernel-occupancy).
+constexpr llvm::StringLiteral kMinCtasPerSMAttrName = "dash.min_ctas_per_sm";
+
 /// The sizes and element type of a query memref [B, H, N, D], which the
 /// kernel emitters take as members.
 struct QueryShape {

@@ -23,7 +23,8 @@ TileEmitter::TileEmitter(ImplicitLocOpBuilder &b, Value query)
 }
 
 void TileEmitter::beginKernel(StringRef name, ArrayRef<int64_t> grid,
-                              int64_t tiles, int64_t extraBytes) {
+                              int64_t tiles, int64_t extraBytes,
+                              int64_t minCtasPerSM) {
   tileCount = tiles;
   auto launch = k.launch(name, grid, kThreads, tiles * tileBytes + extraBytes);
   b.setInsertionPointToStart(&launch.getBody().front());
@@ -34,6 +35,9 @@ void TileEmitter::beginKernel(StringRef name, ArrayRef<int64_t> grid,
   shared = gpu::DynamicSharedMemoryOp::create(
       b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
                          workgroup(b.getContext())));
+  if (minCtasPerSM)
+    shared.getDefiningOp()->setAttr(kMinCtasPerSMAttrName,
+                                    b.getI64IntegerAttr(minCtasPerSM));
   Value matrix = k.div(lane, 8);
   matrixRow = k.rem(lane, 8);
   lowHalf = k.mul(k.rem(matrix, 2), 8);

@@ -32,9 +32,10 @@ protected:
   /// Creates the gpu.launch of 128 threads with `tiles` shared tiles
   /// followed by `extraBytes` of f32 arrays, moves the insertion point into
   /// its body (the caller holds an insertion guard) and defines the lane
-  /// values below.
+  /// values below. A nonzero `minCtasPerSM` asks ptxas to leave room for
+  /// that many resident CTAs (kMinCtasPerSMAttrName).
   void beginKernel(StringRef name, ArrayRef<int64_t> grid, int64_t tiles,
-                   int64_t extraBytes);
+                   int64_t extraBytes, int64_t minCtasPerSM = 0);
 
   /// Shared tile `slot` (64 x D, padded rows).
   Value tile(Value slot);

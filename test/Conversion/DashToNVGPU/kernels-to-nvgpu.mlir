@@ -15,11 +15,12 @@
 // CHECK: math.ctpop
 // CHECK: memref.store {{.*}}, %[[LISTS]]
 // CHECK: memref.store {{.*}}, %[[COUNTS]]
-// Fine attention: (tiles, KV heads, batch) x 128 threads, 5 shared tiles of
-// 64 x (64 + 8) bf16. Tile row r is token 32 t + r % 32 of head
-// 2 kvHead + r / 32.
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c7{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size %c46080_i32 module(@dash_sparse_attention) function(@dash_sparse_attention)
-// CHECK: gpu.dynamic_shared_memory
+// Fine attention: (tiles, KV heads, batch) x 128 threads, 4 shared tiles of
+// 64 x (64 + 8) bf16 (K and V, two buffers each; Q first in the second K
+// buffer), built for three resident CTAs an SM. Tile row r is token
+// 32 t + r % 32 of head 2 kvHead + r / 32.
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c7{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size %c36864_i32 module(@dash_sparse_attention) function(@dash_sparse_attention)
+// CHECK: gpu.dynamic_shared_memory {dash.min_ctas_per_sm = 3 : i64}
 // CHECK: %[[TILEBASE:.*]] = arith.muli %block_id_x, %c32{{[_0-9]*}} : index
 // CHECK: %[[CHUNK:.*]] = arith.addi %thread_id_x, %c0{{[_0-9]*}} : index
 // CHECK: %[[ROW:.*]] = arith.divui %[[CHUNK]], %c8{{[_0-9]*}} : index
@@ -51,10 +52,10 @@ func.func @bf16_d64(%q: memref<1x4x200x64xbf16>, %k: memref<1x2x200x64xbf16>,
 
 // -----
 
-// f16 and D = 128: 5 tiles of 64 x 136 halves; f16 pairs are mma operands
+// f16 and D = 128: 4 tiles of 64 x 136 halves; f16 pairs are mma operands
 // as they are.
 // CHECK-LABEL: func.func @f16_d128
-// CHECK: dynamic_shared_memory_size %c87040_i32
+// CHECK: dynamic_shared_memory_size %c69632_i32
 // CHECK: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 func.func @f16_d128(%q: memref<2x2x128x128xf16>, %k: memref<2x1x128x128xf16>,
                     %v: memref<2x1x128x128xf16>, %p: memref<2x1x128x2xf32>,
