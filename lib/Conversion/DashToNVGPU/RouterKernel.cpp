@@ -8,11 +8,15 @@
 // per SM; it has 8 threads per row (16 warps for 64 rows) so that the
 // schedulers have warps to switch between.
 //
-// 1. Logits. Row r is token r / G, head r % G. The four warps of a 16-row
-//    group keep its Q rows in mma A registers and walk every fourth chunk of
-//    8 candidate blocks; each summary enters as three 16-bit terms
-//    (buildSummarySplitKernel), so the f32-accumulated products are f32
-//    logits. Rows keep x = (alpha - 1) z, and -inf past the candidates.
+// 1. Logits. Row r is token r / G, head r % G. The rows' queries are staged
+//    in shared memory; each warp takes every row and walks every W-th chunk
+//    of 8 candidate blocks (W warps), so each summary is read once per CTA,
+//    with 16-byte loads of a lane's columns (D permuted alike in Q and the
+//    summaries), the next chunk's in flight during this one's products, and
+//    one independent mma chain per 16 rows. Each summary enters as three
+//    16-bit terms (buildSummarySplitKernel), so the f32-accumulated products
+//    are f32 logits. Rows keep x = (alpha - 1) z, and -inf past the
+//    candidates.
 // 2. Entmax. Eight lanes per row (rows padded to 8 mod 32 floats, so the 32
 //    lanes hit 32 banks) find max x, then tau by Newton steps on
 //    f(tau) = sum [x - max - tau]_+^e - 1 from tau = -1: f is convex and
@@ -35,6 +39,7 @@
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
@@ -50,8 +55,6 @@ constexpr int64_t kMaxNewtonSteps = 64;
 constexpr int64_t kUnroll = 4;
 /// Candidate columns are padded to a multiple of this.
 constexpr int64_t kColumnQuantum = kRouterLanesPerRow * kUnroll;
-/// Warps that share one 16-row mma group in the logits phase.
-constexpr int64_t kWarpsPerRowGroup = 16 * kRouterLanesPerRow / kWarpSize;
 constexpr double kNewtonTolerance = 1e-7;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -67,7 +70,7 @@ public:
     complete = sShape[2];
     numBlocks = cast<MemRefType>(o.logPrior.getType()).getDimSize(3);
     group = heads / kvHeads;
-    tile = routerKernelTile(group, complete);
+    tile = routerKernelTile(group, complete, headDim);
     warps = tile.warps;
     exponent = 1.0 / (o.alpha - 1.0);
   }
@@ -75,6 +78,9 @@ public:
   void emit();
 
 private:
+  /// The tile's query rows into `queries` (shared, D + 8 a row), in the
+  /// column order of loadLaneColumns.
+  void stageQueries(Value queries);
   void computeLogits();
   void solveEntmax();
   void writeProbabilities();
@@ -203,41 +209,73 @@ void RouterEmitter::emit() {
   gpu::TerminatorOp::create(b);
 }
 
+void RouterEmitter::stageQueries(Value queries) {
+  // Physical column p of the lane-column order (loadLaneColumns) is stored
+  // at the logical column k = 16 s + 8 h + 2 q + e of PTX's fragment layout
+  // (q = p / (D/4), r = p % (D/4) = 4 s + 2 h + e), so that ldmatrix hands
+  // each lane the columns its summary operands hold.
+  int64_t width = headDim / 4, chunksPerRow = headDim / 8;
+  auto vectorType = VectorType::get({8}, element);
+  int64_t steps =
+      llvm::divideCeilSigned(tile.rows * chunksPerRow, tile.warps * kWarpSize);
+  for (int64_t i = 0; i < steps; ++i) {
+    Value chunk = k.add(thread, i * tile.warps * kWarpSize);
+    Value row = k.div(chunk, chunksPerRow);
+    k.ifThen(k.ult(row, k.idx(tile.rows)), [&] {
+      Value first = k.mul(k.rem(chunk, chunksPerRow), 8);
+      Value head = k.add(k.mul(kvHead, group), k.rem(row, group));
+      Value token =
+          k.min(k.add(tileBegin, k.div(row, group)), k.idx(seqLen - 1));
+      Value loaded = vector::LoadOp::create(
+          b, vectorType, o.query, ValueRange{batchIndex, head, token, first},
+          /*nontemporal=*/false, llvm::MaybeAlign(16));
+      Value quad = k.div(first, width);
+      Value within = k.rem(first, width);
+      for (int64_t pair = 0; pair < 4; ++pair) {
+        // within + 2 pair = 4 s + 2 h with `within` a multiple of 8.
+        Value step = k.add(k.div(within, 4), pair / 2);
+        Value column =
+            k.add(k.add(k.mul(step, 16), (pair % 2) * 8), k.mul(quad, 2));
+        Value two = vector::ShuffleOp::create(
+            b, loaded, loaded, ArrayRef<int64_t>{2 * pair, 2 * pair + 1});
+        vector::StoreOp::create(b, two, queries, ValueRange{row, column});
+      }
+    });
+  }
+}
+
 void RouterEmitter::computeLogits() {
   Value quad = k.rem(lane, 4);
-  int64_t rowGroups = tile.rows / 16;
-  Value columnGroup = k.div(warp, rowGroups);
-  Value rowA = k.add(k.mul(k.rem(warp, rowGroups), 16), k.div(lane, 4));
-  Value rowB = k.add(rowA, 8);
-  auto headAndToken = [&](Value row) -> std::pair<Value, Value> {
-    Value head = k.add(k.mul(kvHead, group), k.rem(row, group));
-    Value token = k.min(k.add(tileBegin, k.div(row, group)), k.idx(seqLen - 1));
-    return {head, token};
+  int64_t mTiles = tile.rows / 16;
+  auto queryType = MemRefType::get(
+      {tile.rows, headDim + 8}, element, AffineMap(),
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup));
+  Value queries = memref::ViewOp::create(b, queryType, shared,
+                                         k.idx(tile.queryOffset), ValueRange());
+  stageQueries(queries);
+  gpu::BarrierOp::create(b);
+  // ldmatrix.x4 of an A operand: lane l addresses row l % 16 and column
+  // 8 (l / 16) of the 16 x 16 slice.
+  Value matrixRow = k.rem(lane, 16);
+  Value matrixColumn = k.mul(k.div(lane, 16), 8);
+  auto queryOperand = [&](int64_t mTile, int64_t step) {
+    Value pairs =
+        nvgpu::LdMatrixOp::create(b, VectorType::get({4, 2}, element), queries,
+                                  ValueRange{k.add(matrixRow, mTile * 16),
+                                             k.add(matrixColumn, step * 16)},
+                                  /*transpose=*/false, /*numTiles=*/4);
+    return k.registers(pairs);
   };
-  auto [headA, tokenA] = headAndToken(rowA);
-  auto [headB, tokenB] = headAndToken(rowB);
-
-  // A operands (m16n8k16 layout): rows l/4 and l/4 + 8, and the lane's
-  // columns of each k-step (loadLaneColumns).
-  SmallVector<Value> queryA =
-      loadLaneColumns(o.query, {batchIndex, headA, tokenA}, quad);
-  SmallVector<Value> queryB =
-      loadLaneColumns(o.query, {batchIndex, headB, tokenB}, quad);
-  SmallVector<SmallVector<Value>> queryRegs;
-  for (int64_t s = 0; s < headDim / 16; ++s)
-    queryRegs.push_back(
-        {laneColumnPair(queryA, s, 0), laneColumnPair(queryB, s, 0),
-         laneColumnPair(queryA, s, 1), laneColumnPair(queryB, s, 1)});
 
   double xScale = o.alpha - 1.0;
   Value negInf = k.f32(-kInf);
-  // This warp's chunks of 8 blocks: columnGroup, + kWarpsPerRowGroup, ...
+  // Every warp takes every row: its chunks of 8 blocks are warp,
+  // warp + warps, ..., so that each summary is loaded once per CTA.
   Value chunks = k.div(paddedCandidates, 8);
   Value myChunks =
-      k.div(k.sub(k.add(chunks, kWarpsPerRowGroup - 1), columnGroup),
-            kWarpsPerRowGroup);
+      k.div(k.sub(k.add(chunks, tile.warps - 1), warp), tile.warps);
   auto firstBlockOf = [&](Value step) {
-    return k.mul(k.add(columnGroup, k.mul(step, kWarpsPerRowGroup)), 8);
+    return k.mul(k.add(warp, k.mul(step, tile.warps)), 8);
   };
   // The B operands of a chunk: column l / 4 is the summary of that block
   // (clamped; the columns past the candidates are masked below, and a
@@ -264,26 +302,31 @@ void RouterEmitter::computeLogits() {
         for (int64_t term = 0; term < kSplitTerms; ++term)
           terms.emplace_back(
               current.slice(term * vectorsPerTerm, vectorsPerTerm));
-        SmallVector<Value> acc(4, k.f32(0.0));
+        // One accumulator chain per 16-row tile: independent mma.
+        SmallVector<SmallVector<Value, 4>> acc(
+            mTiles, SmallVector<Value, 4>(4, k.f32(0.0)));
         for (int64_t s = 0; s < headDim / 16; ++s)
-          for (int64_t term = kSplitTerms - 1; term >= 0; --term) {
-            SmallVector<Value> bRegs = {laneColumnPair(terms[term], s, 0),
-                                        laneColumnPair(terms[term], s, 1)};
-            SmallVector<Value, 4> next =
-                k.mma(queryRegs[s], bRegs, acc, element);
-            acc.assign(next.begin(), next.end());
+          for (int64_t m = 0; m < mTiles; ++m) {
+            SmallVector<Value> a = queryOperand(m, s);
+            for (int64_t term = kSplitTerms - 1; term >= 0; --term) {
+              SmallVector<Value> bRegs = {laneColumnPair(terms[term], s, 0),
+                                          laneColumnPair(terms[term], s, 1)};
+              acc[m] = k.mma(a, bRegs, acc[m], element);
+            }
           }
         // Accumulator layout: (row l/4, columns 2 (l % 4) + j) in
         // acc[j], row l/4 + 8 in acc[2 + j].
-        for (int64_t j = 0; j < 2; ++j) {
-          Value column = k.add(k.add(firstBlock, k.mul(quad, 2)), j);
-          Value candidate = k.ult(column, own);
-          for (auto [half, row] : {std::pair{0, rowA}, {1, rowB}}) {
-            Value z = k.fmul(acc[2 * half + j], k.f32(o.factor));
-            Value x = k.select(candidate, k.fmul(z, k.f32(xScale)), negInf);
-            memref::StoreOp::create(b, x, logits, ValueRange{row, column});
+        for (int64_t m = 0; m < mTiles; ++m)
+          for (int64_t j = 0; j < 2; ++j) {
+            Value column = k.add(k.add(firstBlock, k.mul(quad, 2)), j);
+            Value candidate = k.ult(column, own);
+            for (int64_t half = 0; half < 2; ++half) {
+              Value row = k.add(k.div(lane, 4), m * 16 + half * 8);
+              Value z = k.fmul(acc[m][2 * half + j], k.f32(o.factor));
+              Value x = k.select(candidate, k.fmul(z, k.f32(xScale)), negInf);
+              memref::StoreOp::create(b, x, logits, ValueRange{row, column});
+            }
           }
-        }
         return next;
       });
 }

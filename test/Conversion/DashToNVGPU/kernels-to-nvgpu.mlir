@@ -193,10 +193,12 @@ func.func @grad_long_lists(%q: memref<1x16x8192x64xbf16>, %k: memref<1x1x8192x64
 
 // The router: the summaries split into three bf16 terms, then one CTA of
 // 16 warps (8 threads a row) per 16 tokens x 4 heads (64 rows of 32 + 8
-// logits and a sum, then 3 sums per token, in shared memory); 4 k-steps x 3
-// terms of mma per 8 blocks. A lane's Q and summary columns (D/4 of them,
-// a permutation of D shared by both operands) come in 16-byte loads, and the
-// next chunk's summaries load while this chunk's products run.
+// logits and a sum, then 3 sums per token, then the rows' queries (64 + 8
+// bf16 each), in shared memory). The queries are staged with their D
+// permuted as the summaries' 16-byte lane loads are (4-byte stores); each
+// warp takes all 64 rows of its chunks of 8 blocks (ldmatrix for Q, 4
+// row tiles x 4 k-steps x 3 terms of mma), with the next chunk's summaries
+// loading during this chunk's products.
 // CHECK-LABEL: func.func @router
 // CHECK-SAME: (%[[Q:.*]]: memref<1x8x256x64xbf16>, %[[S:.*]]: memref<1x2x4x64xf32>, %[[P:.*]]: memref<1x2x256x4xf32>, %[[C:.*]]: memref<1x2x256xi32>)
 // CHECK-NOT: dash.router_kernel
@@ -204,13 +206,16 @@ func.func @grad_long_lists(%q: memref<1x16x8192x64xbf16>, %k: memref<1x1x8192x64
 // CHECK: gpu.launch {{.*}} module(@dash_router_split) function(@dash_router_split)
 // CHECK: memref.load %[[S]]
 // CHECK-COUNT-3: arith.truncf {{.*}} : f32 to bf16
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c16{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c512{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size %c10688_i32 module(@dash_router) function(@dash_router)
-// CHECK-COUNT-4: vector.load %[[Q]]{{.*}} {alignment = 16 : i64} : memref<1x8x256x64xbf16>, vector<8xbf16>
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c16{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c512{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size %c19904_i32 module(@dash_router) function(@dash_router)
+// CHECK: %[[STAGED:.*]] = memref.view %{{.*}}[%c10688{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<64x72xbf16, #gpu.address_space<workgroup>>
+// CHECK: vector.load %[[Q]]{{.*}} {alignment = 16 : i64} : memref<1x8x256x64xbf16>, vector<8xbf16>
+// CHECK-COUNT-4: vector.store {{.*}}, %[[STAGED]]{{.*}} vector<2xbf16>
+// CHECK: gpu.barrier
 // CHECK-COUNT-6: vector.load %[[PARTS]]{{.*}} {alignment = 16 : i64} : memref<3x1x2x4x64xbf16>, vector<8xbf16>
 // CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<8xbf16>, vector<8xbf16>, vector<8xbf16>, vector<8xbf16>, vector<8xbf16>, vector<8xbf16>)
 // CHECK-COUNT-6: vector.load %[[PARTS]]
-// CHECK: vector.shuffle
-// CHECK-COUNT-12: nvvm.mma.sync
+// CHECK: nvgpu.ldmatrix %[[STAGED]]
+// CHECK-COUNT-48: nvvm.mma.sync
 // CHECK: gpu.barrier
 // Entmax: max, then Newton steps while any lane of the warp is active.
 // CHECK: arith.maximumf

@@ -444,7 +444,8 @@ std::string mlir::dash::tensorCoreKernelLimits(ShapedType query,
 }
 
 RouterKernelTile mlir::dash::routerKernelTile(int64_t group,
-                                              int64_t completeBlocks) {
+                                              int64_t completeBlocks,
+                                              int64_t headDim) {
   // Rows are padded to 8 mod 32 floats: the 8 lanes of each of a warp's 4
   // rows then read 32 distinct banks while solving entmax.
   constexpr int64_t kSharedBudget = 160 * 1024, kMaxRows = 64;
@@ -458,14 +459,16 @@ RouterKernelTile mlir::dash::routerKernelTile(int64_t group,
       continue;
     int64_t warps = rows * kRouterLanesPerRow / 32;
     int64_t warpsPerToken = std::max<int64_t>(1, warps / tokens);
-    int64_t bytes =
-        (rows * (tile.rowStride + 1) + 3 * tokens * warpsPerToken) * 4;
+    int64_t queryOffset = llvm::alignTo(
+        (rows * (tile.rowStride + 1) + 3 * tokens * warpsPerToken) * 4, 16);
+    int64_t bytes = queryOffset + rows * (headDim + 8) * 2;
     if (bytes > kSharedBudget)
       continue;
     tile.tokens = tokens;
     tile.rows = rows;
     tile.warps = warps;
     tile.warpsPerToken = warpsPerToken;
+    tile.queryOffset = queryOffset;
     tile.sharedBytes = bytes;
     return tile;
   }
@@ -483,11 +486,12 @@ std::string mlir::dash::routerKernelLimits(ShapedType query, int64_t kvHeads,
     return "H must be a multiple of Hkv";
   int64_t group = query.getDimSize(1) / kvHeads;
   int64_t complete = numCompleteBlocks(query.getDimSize(2), blockSize);
-  if (routerKernelTile(group, complete).tokens == 0)
+  if (routerKernelTile(group, complete, query.getDimSize(3)).tokens == 0)
     return "no tile of G = " + std::to_string(group) +
            " heads fits: G times a power of two up to 64 must be a multiple "
            "of 16, and the rows' " +
-           std::to_string(complete) + " logits must fit in shared memory";
+           std::to_string(complete) +
+           " logits and queries must fit in shared memory";
   return "";
 }
 

@@ -57,13 +57,15 @@ constexpr int64_t kRouterLanesPerRow = 8;
 /// of all G heads of the group, `rows = G * tokens` logit rows (a multiple
 /// of 16, the mma's) of `rowStride` f32 in shared memory, plus one f32 per
 /// row and three per (token, warp of the token) for the per-token sums that
-/// `warpsPerToken` warps build; `sharedBytes` in all. `tokens == 0` when
+/// `warpsPerToken` warps build, then the rows' 16-bit queries (D + 8 a row)
+/// from `queryOffset` bytes; `sharedBytes` in all. `tokens == 0` when
 /// nothing fits.
 struct RouterKernelTile {
   int64_t tokens = 0, rows = 0, rowStride = 0, warps = 0, warpsPerToken = 0,
-          sharedBytes = 0;
+          queryOffset = 0, sharedBytes = 0;
 };
-RouterKernelTile routerKernelTile(int64_t group, int64_t completeBlocks);
+RouterKernelTile routerKernelTile(int64_t group, int64_t completeBlocks,
+                                  int64_t headDim);
 
 /// Why the fused router kernel (dash.router_kernel) cannot route `query`
 /// over `kvHeads` KV heads with `blockSize` and `alpha`; empty if it can.
