@@ -23,6 +23,27 @@ ValueRange KernelBuilder::forLoop(
   return loop.getResults();
 }
 
+ValueRange
+KernelBuilder::whileLoop(ValueRange inits,
+                         function_ref<Value(ValueRange)> condition,
+                         function_ref<SmallVector<Value>(ValueRange)> body) {
+  auto loop = scf::WhileOp::create(
+      b, inits.getTypes(), inits,
+      [&](OpBuilder &nested, Location, ValueRange args) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nested.getInsertionBlock(),
+                            nested.getInsertionPoint());
+        scf::ConditionOp::create(b, condition(args), args);
+      },
+      [&](OpBuilder &nested, Location, ValueRange args) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nested.getInsertionBlock(),
+                            nested.getInsertionPoint());
+        scf::YieldOp::create(b, body(args));
+      });
+  return loop.getResults();
+}
+
 void KernelBuilder::ifThen(Value condition, function_ref<void()> body) {
   auto ifOp = scf::IfOp::create(b, condition, /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(b);

@@ -84,6 +84,11 @@ public:
   /// built at the loop's insertion point and returns the carried values.
   ValueRange forLoop(Value lower, Value upper, ValueRange inits,
                      function_ref<SmallVector<Value>(Value, ValueRange)> body);
+  /// scf.while carrying `inits`: runs `body` (which returns the carried
+  /// values) while `condition` of the carried values holds.
+  ValueRange whileLoop(ValueRange inits,
+                       function_ref<Value(ValueRange)> condition,
+                       function_ref<SmallVector<Value>(ValueRange)> body);
   /// scf.if without results.
   void ifThen(Value condition, function_ref<void()> body);
   /// scf.if whose branches return values of `types`.

@@ -387,35 +387,31 @@ void RouterEmitter::solveEntmax() {
     return k.fmax(k.fsub(k.fsub(x, max), tau), k.f32(0.0));
   };
 
-  Type f32 = b.getF32Type(), i1 = b.getI1Type();
-  Value tau = k.forLoop(
-      k.idx(0), k.idx(kMaxNewtonSteps),
-      {k.f32(-1.0), arith::ConstantIntOp::create(b, 1, 1)},
-      [&](Value, ValueRange carried) -> SmallVector<Value> {
-        // Warp-uniform, so that the shuffles inside see every lane.
-        ValueRange next = k.ifThenElse(
-            warpAny(carried[1]), {f32, i1},
-            [&]() -> SmallVector<Value> {
-              // sum d^e and sum d^(e-1), d = [x - max - tau]_+.
-              SmallVector<Value> s = overColumns(
-                  {k.f32(0.0), k.f32(0.0)},
-                  [&](Value, Value x, ValueRange acc) -> SmallVector<Value> {
-                    Value d = excess(x, carried[0]);
-                    return {k.fadd(acc[0], power(d)),
-                            k.fadd(acc[1], powerMinusOne(d))};
-                  },
-                  add);
-              Value step = k.fdiv(k.fsub(s[0], k.f32(1.0)),
-                                  k.fmul(k.f32(exponent), s[1]));
-              // NaN compares false: the row stops and stays NaN.
-              Value rises = k.fcmp(P::OGT, step, k.f32(0.0));
-              return {k.select(rises, k.fadd(carried[0], step), carried[0]),
-                      k.fcmp(P::OGT, step, k.f32(kNewtonTolerance))};
+  // The warp steps while any of its rows is still rising (warp-uniform, so
+  // that the shuffles see every lane), at most kMaxNewtonSteps times.
+  Value tau = k.whileLoop(
+      {k.f32(-1.0), arith::ConstantIntOp::create(b, 1, 1), k.idx(0)},
+      [&](ValueRange carried) -> Value {
+        Value withinLimit = k.ult(carried[2], k.idx(kMaxNewtonSteps));
+        return arith::AndIOp::create(b, withinLimit, warpAny(carried[1]));
+      },
+      [&](ValueRange carried) -> SmallVector<Value> {
+        // sum d^e and sum d^(e-1), d = [x - max - tau]_+.
+        SmallVector<Value> s = overColumns(
+            {k.f32(0.0), k.f32(0.0)},
+            [&](Value, Value x, ValueRange acc) -> SmallVector<Value> {
+              Value d = excess(x, carried[0]);
+              return {k.fadd(acc[0], power(d)),
+                      k.fadd(acc[1], powerMinusOne(d))};
             },
-            [&]() -> SmallVector<Value> {
-              return {carried[0], carried[1]};
-            });
-        return {next[0], next[1]};
+            add);
+        Value step =
+            k.fdiv(k.fsub(s[0], k.f32(1.0)), k.fmul(k.f32(exponent), s[1]));
+        // NaN compares false: the row stops and stays NaN.
+        Value rises = k.fcmp(P::OGT, step, k.f32(0.0));
+        return {k.select(rises, k.fadd(carried[0], step), carried[0]),
+                k.fcmp(P::OGT, step, k.f32(kNewtonTolerance)),
+                k.add(carried[2], 1)};
       })[0];
   // The unnormalised probabilities d^e replace the logits; their sum
   // normalises them when pooled.

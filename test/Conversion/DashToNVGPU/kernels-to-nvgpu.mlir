@@ -217,11 +217,16 @@ func.func @grad_long_lists(%q: memref<1x16x8192x64xbf16>, %k: memref<1x1x8192x64
 // CHECK: nvgpu.ldmatrix %[[STAGED]]
 // CHECK-COUNT-48: nvvm.mma.sync
 // CHECK: gpu.barrier
-// Entmax: max, then Newton steps while any lane of the warp is active.
+// Entmax: max, then Newton steps while any lane of the warp is active (at
+// most 64).
 // CHECK: arith.maximumf
-// CHECK: scf.for
+// CHECK: scf.while
+// CHECK: arith.cmpi ult, {{.*}}, %c64
 // CHECK-COUNT-5: gpu.shuffle  xor
-// CHECK: scf.if
+// CHECK: scf.condition
+// CHECK: } do {
+// CHECK: arith.divf
+// CHECK: scf.yield
 // CHECK: gpu.barrier
 // The prior: pooled over the heads, centred, written with the count.
 // CHECK: math.log
