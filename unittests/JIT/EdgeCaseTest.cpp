@@ -16,6 +16,7 @@
 #include <cmath>
 #include <iostream>
 #include <limits>
+#include <random>
 
 namespace dash::test {
 
@@ -561,6 +562,57 @@ func.func @f(%q: tensor<1x2x192x64xbf16>, %k: tensor<1x1x192x64xbf16>,
         EXPECT_EQ(dq[(h * kN + i) * kD + d], 0.0f)
             << "head " << h << " query " << i;
     }
+}
+
+TEST_P(EdgeCases, EntmaxGradOfLongRowsMatchesOracle) {
+  // Rows of 512 blocks take the two-stage row sums (32 lane partials, then
+  // their sum); supports from a few entries to most of the row, and a row
+  // with masked entries.
+  constexpr int64_t kRows = 4, kColumns = 512;
+  auto compiled = CpuFunction::compileSource(R"mlir(
+func.func @f(%p: tensor<4x512xf32>, %dp: tensor<4x512xf32>)
+    -> tensor<4x512xf32> {
+  %init = tensor.empty() : tensor<4x512xf32>
+  %dz = dash.entmax_grad ins(%p, %dp : tensor<4x512xf32>, tensor<4x512xf32>)
+      outs(%init : tensor<4x512xf32>) {dimension = 1}
+  return %dz : tensor<4x512xf32>
+}
+)mlir",
+                                             "f", options());
+  ASSERT_TRUE(static_cast<bool>(compiled))
+      << llvm::toString(compiled.takeError());
+
+  std::mt19937 rng(157);
+  std::normal_distribution<double> normal;
+  std::vector<double> probs, probsGrad;
+  const double spread[kRows] = {8.0, 1.0, 0.1, 2.0};
+  for (int64_t r = 0; r < kRows; ++r) {
+    std::vector<double> z(kColumns);
+    for (int64_t c = 0; c < kColumns; ++c)
+      z[c] = r == 3 && c >= 400 ? -kInf : spread[r] * normal(rng);
+    std::vector<double> p = oracle::entmax(z, 1.5);
+    probs.insert(probs.end(), p.begin(), p.end());
+    for (int64_t c = 0; c < kColumns; ++c)
+      probsGrad.push_back(normal(rng));
+  }
+  std::vector<float> p(probs.begin(), probs.end()),
+      dp(probsGrad.begin(), probsGrad.end()), dz(kRows * kColumns);
+  llvm::Error error = (*compiled)->call({p.data(), dp.data()}, {dz.data()});
+  ASSERT_FALSE(static_cast<bool>(error)) << llvm::toString(std::move(error));
+
+  for (int64_t r = 0; r < kRows; ++r) {
+    // The oracle at the probabilities the function saw (rounded to f32).
+    std::vector<double> rowP(p.begin() + r * kColumns,
+                             p.begin() + (r + 1) * kColumns);
+    std::vector<double> rowDp(dp.begin() + r * kColumns,
+                              dp.begin() + (r + 1) * kColumns);
+    std::vector<double> expected = oracle::entmaxBackward(rowP, rowDp, 1.5);
+    std::vector<double> actual(dz.begin() + r * kColumns,
+                               dz.begin() + (r + 1) * kColumns);
+    EXPECT_LE(check::relativeL2(actual, expected),
+              check::tolerance(ElementType::F32))
+        << "row " << r;
+  }
 }
 
 TEST_P(EdgeCases, NaNValueReachesOnlyRowsAttendingToIt) {

@@ -93,6 +93,67 @@ Value contractOverKeys(Emitter &e, Value a, Value y, Type ct, double factor) {
       });
 }
 
+/// Lanes of a two-stage sum along the last dimension `dim` of `shape`, or 0
+/// to sum in one stage. The generic GPU lowering gives each output element
+/// one thread, so a row sum reads its row with a stride of the row length
+/// between neighbouring threads; summing columns j, j + 32, ... into 32
+/// partial sums first has neighbouring threads read neighbouring columns.
+int64_t laneCount(ArrayRef<int64_t> shape, unsigned dim) {
+  constexpr int64_t kLanes = 32, kLongRow = 256;
+  if (dim + 1 != shape.size() || shape[dim] < kLongRow ||
+      shape[dim] % kLanes != 0)
+    return 0;
+  return kLanes;
+}
+
+/// The two row sums `body` accumulates (body(x, y, acc0, acc1) -> acc0,
+/// acc1) over the last dimension of `x` and `y`, in two stages of
+/// laneCount lanes.
+SmallVector<Value> sumRowsByLanes(
+    Emitter &e, Value x, Value y, Type ct,
+    function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, ValueRange)> body) {
+  ArrayRef<int64_t> shape = shapeOf(x);
+  unsigned rank = shape.size(), last = rank - 1;
+  int64_t lanes = laneCount(shape, last);
+  SmallVector<int64_t> split(shape.drop_back());
+  split.append({shape.back() / lanes, lanes});
+  SmallVector<ReassociationIndices> reassociation;
+  for (unsigned d = 0; d < last; ++d)
+    reassociation.push_back({static_cast<int64_t>(d)});
+  reassociation.push_back({last, last + 1});
+  SmallVector<int64_t> partialShape(shape.drop_back());
+  partialShape.push_back(lanes);
+  // Loops: the row dimensions, the lane (parallel, innermost), the column
+  // group k (reduction); column k * lanes + lane.
+  SmallVector<unsigned> rowDims, splitDims;
+  for (unsigned d = 0; d < last; ++d)
+    rowDims.push_back(d);
+  splitDims = rowDims;
+  splitDims.append({last + 1, last});
+  SmallVector<unsigned> partialDims = rowDims;
+  partialDims.push_back(last);
+  SmallVector<IteratorType> iterators(rank, kPar);
+  iterators.push_back(kRed);
+  AffineMap input = e.map(rank + 1, splitDims),
+            partial = e.map(rank + 1, partialDims);
+  SmallVector<Value> partials = e.generic(
+      {e.expand(x, split, reassociation), e.expand(y, split, reassociation)},
+      {e.filled(partialShape, ct, 0.0), e.filled(partialShape, ct, 0.0)},
+      {input, input, partial, partial}, iterators, body);
+  SmallVector<IteratorType> finalIterators(last, kPar);
+  finalIterators.push_back(kRed);
+  AffineMap whole = e.map(rank, partialDims), row = e.map(rank, rowDims);
+  return e.generic(partials,
+                   {e.filled(shape.drop_back(), ct, 0.0),
+                    e.filled(shape.drop_back(), ct, 0.0)},
+                   {whole, whole, row, row}, finalIterators,
+                   [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+                     return SmallVector<Value>{
+                         arith::AddFOp::create(nb, a[2], a[0]),
+                         arith::AddFOp::create(nb, a[3], a[1])};
+                   });
+}
+
 /// Zero-pads dimension 2 of `v` up to `size`.
 Value padTokens(Emitter &e, Value v, int64_t size) {
   SmallVector<int64_t> shape(shapeOf(v));
@@ -300,17 +361,20 @@ struct LowerEntmaxGrad : OpRewritePattern<EntmaxGradOp> {
         u = math::PowFOp::create(nb, p, n.floatConst(ct, exponent));
       return arith::SelectOp::create(nb, onSupport, u, zero);
     };
-    SmallVector<Value> sums = e.generic(
-        {probs, dProbs},
-        {e.filled(rowShape, ct, 0.0), e.filled(rowShape, ct, 0.0)},
-        {full, full, row, row}, reduce,
-        [&](ImplicitLocOpBuilder &nb, ValueRange a) {
-          Emitter n(nb);
-          Value u = weight(nb, n.castFloat(a[0], ct));
-          Value ud = arith::MulFOp::create(nb, u, n.castFloat(a[1], ct));
-          return SmallVector<Value>{arith::AddFOp::create(nb, a[2], u),
-                                    arith::AddFOp::create(nb, a[3], ud)};
-        });
+    auto addWeights = [&](ImplicitLocOpBuilder &nb, ValueRange a) {
+      Emitter n(nb);
+      Value u = weight(nb, n.castFloat(a[0], ct));
+      Value ud = arith::MulFOp::create(nb, u, n.castFloat(a[1], ct));
+      return SmallVector<Value>{arith::AddFOp::create(nb, a[2], u),
+                                arith::AddFOp::create(nb, a[3], ud)};
+    };
+    SmallVector<Value> sums =
+        laneCount(shape, dim)
+            ? sumRowsByLanes(e, probs, dProbs, ct, addWeights)
+            : e.generic(
+                  {probs, dProbs},
+                  {e.filled(rowShape, ct, 0.0), e.filled(rowShape, ct, 0.0)},
+                  {full, full, row, row}, reduce, addWeights);
     // dz = u (dp - sum(u dp) / sum(u)); an empty support gives 0.
     Type outType = getElementTypeOrSelf(op.getInit());
     Value dInput = e.generic1(

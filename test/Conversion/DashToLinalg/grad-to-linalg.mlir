@@ -25,6 +25,24 @@ func.func @entmax_grad(%p: tensor<4x8xf32>, %dp: tensor<4x8xf32>, %init: tensor<
 
 // -----
 
+// Rows of 256 or more along the last dimension (a multiple of 32) sum in
+// two stages: 32 lane partials of columns j, j + 32, ... (the lane loop
+// parallel and innermost, so the GPU's neighbouring threads read
+// neighbouring columns), then the partials.
+// CHECK-LABEL: func @entmax_grad_long_rows
+// CHECK: %[[P:.*]] = tensor.expand_shape %arg0 {{\[\[}}0], [1, 2]] output_shape [2, 16, 32] : tensor<2x512xf32> into tensor<2x16x32xf32>
+// CHECK: %[[DP:.*]] = tensor.expand_shape %arg1 {{\[\[}}0], [1, 2]] output_shape [2, 16, 32]
+// CHECK: %[[PARTIAL:.*]]:2 = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[P]], %[[DP]] : tensor<2x16x32xf32>, tensor<2x16x32xf32>) outs(%{{.*}}, %{{.*}} : tensor<2x32xf32>, tensor<2x32xf32>)
+// CHECK: math.sqrt
+// CHECK: %[[SUMS:.*]]:2 = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[PARTIAL]]#0, %[[PARTIAL]]#1 : tensor<2x32xf32>, tensor<2x32xf32>) outs(%{{.*}}, %{{.*}} : tensor<2xf32>, tensor<2xf32>)
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%arg0, %arg1, %[[SUMS]]#0, %[[SUMS]]#1 : {{.*}}) outs(%{{.*}} : tensor<2x512xf32>)
+func.func @entmax_grad_long_rows(%p: tensor<2x512xf32>, %dp: tensor<2x512xf32>, %init: tensor<2x512xf32>) -> tensor<2x512xf32> {
+  %0 = dash.entmax_grad ins(%p, %dp : tensor<2x512xf32>, tensor<2x512xf32>) outs(%init : tensor<2x512xf32>) {dimension = 1}
+  return %0 : tensor<2x512xf32>
+}
+
+// -----
+
 // A general alpha raises p to 2 - alpha = 0.75 with powf; f64 computes in
 // f64; the reduced dimension may be any.
 // CHECK-LABEL: func @entmax_grad_general
