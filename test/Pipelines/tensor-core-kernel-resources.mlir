@@ -13,7 +13,8 @@
 // RUN: FileCheck %s --check-prefix=PTX90 < %t.ptx
 // RUN: FileCheck %s --check-prefix=PTX80 < %t80.ptx
 
-// The fused router (Q fragments of D = 128 held in registers) likewise.
+// The fused router (16-byte summary loads for the next chunk in flight, four
+// accumulator chains per warp) likewise.
 // RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_router > %t.router.ptx
 // RUN: %ptxas -arch=sm_90a -v %t.router.ptx -o %t.router.cubin 2>&1 | FileCheck %s --check-prefix=ROUTER
 // RUN: python3 %S/Inputs/kernel_ptx.py %t80.mlir dash_router > %t80.router.ptx
