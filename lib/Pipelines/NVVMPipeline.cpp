@@ -48,8 +48,12 @@ void mlir::dash::buildNVVMPipeline(OpPassManager &pm,
   steps.resultsToOutParams = true;
   steps.tensorCoreKernels = options.tensorCores;
   dash::addTensorToBuffers(pm, steps);
-  if (options.tensorCores)
-    pm.addNestedPass<func::FuncOp>(createDashKernelsToNVGPU());
+  if (options.tensorCores) {
+    DashKernelsToNVGPUOptions kernelOptions;
+    // wgmma exists only in the architecture-specific sm_90a target.
+    kernelOptions.warpgroupMma = StringRef(options.chip) == "sm_90a";
+    pm.addNestedPass<func::FuncOp>(createDashKernelsToNVGPU(kernelOptions));
+  }
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   DashMapParallelLoopsToGPUOptions mapping;
   mapping.threadsPerBlock = options.threadsPerBlock;

@@ -30,8 +30,8 @@ protected:
   }
 };
 
-void checkOnDevice(const AttentionConfig &config, uint64_t seed) {
-  CompileOptions options = test::optionsFor(Target::Cuda);
+void checkOnDevice(const AttentionConfig &config, uint64_t seed,
+                   const CompileOptions &options) {
   auto forward = CpuFunction::compileAttention(config, options);
   ASSERT_TRUE(static_cast<bool>(forward))
       << llvm::toString(forward.takeError());
@@ -75,7 +75,21 @@ void checkOnDevice(const AttentionConfig &config, uint64_t seed) {
 }
 
 TEST_P(CudaAttention, ForwardAndBackwardMatchOracle) {
-  checkOnDevice(GetParam(), 3);
+  checkOnDevice(GetParam(), 3, test::optionsFor(Target::Cuda));
+}
+
+// On an sm_90 device the fine attention runs on warpgroup mma (sm_90a);
+// code built for plain sm_90 runs the mma.sync kernels of older chips,
+// which keeps them checked there.
+class CudaAttentionMmaSync : public CudaAttention {};
+
+TEST_P(CudaAttentionMmaSync, ForwardAndBackwardMatchOracle) {
+  CompileOptions options = test::optionsFor(Target::Cuda);
+  if (options.chip != "sm_90a")
+    GTEST_SKIP() << "needs an sm_90 device (on " << options.chip
+                 << " the main matrix runs mma.sync)";
+  options.chip = "sm_90";
+  checkOnDevice(GetParam(), 5, options);
 }
 
 AttentionConfig make(int64_t n, int64_t kvHeads, int64_t groups, int64_t d,
@@ -134,6 +148,15 @@ INSTANTIATE_TEST_SUITE_P(
         // G = 3 does not divide 64: tiles of one head, whose dK and dV the
         // three heads of a group add.
         make(1000, 2, 3, 64, ElementType::BF16, Prior::Raw, true)),
+    [](const testing::TestParamInfo<AttentionConfig> &info) {
+      return std::to_string(info.index);
+    });
+
+INSTANTIATE_TEST_SUITE_P(
+    Matrix, CudaAttentionMmaSync,
+    testing::Values(make(1024, 2, 16, 128, ElementType::BF16, Prior::Centered,
+                         false, 0.25),
+                    make(1000, 2, 3, 64, ElementType::F16, Prior::Raw, true)),
     [](const testing::TestParamInfo<AttentionConfig> &info) {
       return std::to_string(info.index);
     });

@@ -155,7 +155,11 @@ def DashKernelsToNVGPU : Pass<"dash-kernels-to-nvgpu", "::mlir::func::FuncOp"> {
       (cp.async); `nvgpu.ldmatrix` feeds `nvvm.mma.sync` (m16n8k16, f32
       accumulation) for `Q K^T` and `P V`; the softmax is online, in base 2,
       with the per-query log-prior added and the causal trim applied in the
-      diagonal block.
+      diagonal block. With `warpgroup-mma` (sm_90a only), the tiles are
+      stored 128-byte swizzled instead and both products are
+      `nvvm.wgmma.mma_async` (m64n64k16 and m64nDk16) on shared-memory
+      descriptors: Q stays in shared memory, and P goes there as 16-bit
+      values before `P V`.
 
     The kernels compute what the linalg lowering of `dash.sparse_attention`
     computes, with one difference: a NaN or inf in V of a selected block
@@ -195,6 +199,10 @@ def DashKernelsToNVGPU : Pass<"dash-kernels-to-nvgpu", "::mlir::func::FuncOp"> {
     exceeds 1e-7; then one warp per token pools the G heads' probabilities
     and writes the log-prior row and the count.
   }];
+  let options = [
+    Option<"warpgroupMma", "warpgroup-mma", "bool", /*default=*/"false",
+           "Build the fine attention with warpgroup mma (sm_90a)">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
     "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",

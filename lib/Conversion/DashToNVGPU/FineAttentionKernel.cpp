@@ -1,14 +1,19 @@
 //===- FineAttentionKernel.cpp - Tensor-core block-sparse attention -------===//
 //
 // FlashAttention-2 structure over the selected blocks only. One CTA of four
-// warps per (batch, head chunk, tile) of TilePacking: 64 rows of P heads
-// times T tokens that share one block list and one K/V load per block. Warp
-// w owns rows 16w .. 16w + 15 of the tile, and P goes from the scores to the
-// P V product in registers (TileEmitter.h). Shared memory: two buffers each
-// for K and V, the second K buffer holding the Q tile until Q is in
-// registers; while block i is computed, block i + 1 of the list is in flight
-// (cp.async). At 4 tiles (68 KiB for D = 128) three CTAs fit an SM, and the
-// kernel asks ptxas for registers to match (168 a thread).
+// warps (one warpgroup) per (batch, head chunk, tile) of TilePacking: 64
+// rows of P heads times T tokens that share one block list and one K/V load
+// per block. Warp w owns rows 16w .. 16w + 15 of the tile; while block i is
+// computed, block i + 1 of the list is in flight (cp.async). Two ways to
+// multiply, with the same accumulator layout and so the same softmax:
+// - mma.sync (sm_80 on): padded tiles read by ldmatrix, two buffers each for
+//   K and V, the second K buffer holding the Q tile until Q is in
+//   registers, P from the scores to the P V product in registers
+//   (TileEmitter.h). At 4 tiles (68 KiB for D = 128) three CTAs fit an SM,
+//   and the kernel asks ptxas for registers to match (168 a thread).
+// - warpgroup mma (sm_90a): swizzled tiles that wgmma reads from shared
+//   memory through descriptors: Q, two buffers each for K and V, and P,
+//   which each thread writes there from its scores before P V.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,30 +36,124 @@ constexpr int64_t kFineAttentionCtasPerSM = 3;
 class FineAttentionEmitter : TileEmitter {
 public:
   FineAttentionEmitter(ImplicitLocOpBuilder &b, const FineAttentionOperands &o)
-      : TileEmitter(b, o.query), o(o), packing(o.query, o.logPrior) {}
+      : TileEmitter(b, o.query,
+                    o.warpgroupMma ? TileLayout::Swizzled : TileLayout::Padded),
+        o(o), packing(o.query, o.logPrior), warpgroup(o.warpgroupMma) {}
 
   void emit();
 
 private:
-  /// K and V of `block` into buffer `buffer` (slots buffer, 2 + buffer).
+  /// K and V of `block` into buffer `buffer`.
   void copyKeyValueBlock(Value block, Value buffer,
                          SmallVectorImpl<Value> &tokens) {
-    copyKeyValue(o.key, o.value, kvHead, block, tile(buffer),
-                 tile(k.add(buffer, 2)), tokens);
+    copyKeyValue(o.key, o.value, kvHead, block, tile(keySlot(buffer)),
+                 tile(valueSlot(buffer)), tokens);
   }
+  Value keySlot(Value buffer) { return k.add(buffer, firstKeySlot); }
+  Value valueSlot(Value buffer) { return k.add(buffer, firstKeySlot + 2); }
+
+  /// S = Q K^T of the warp's 16 rows and the 64 keys in `buffer`.
+  Accumulators scores(Value buffer);
+  /// out += P V of the values in `buffer`, P (f32) in the layout of S.
+  void addProbabilityValues(Accumulators &out, const Accumulators &p,
+                            Value buffer);
+  /// The wgmma descriptor of the k-step `step` (16 columns) of a K-major
+  /// swizzled matrix at `byteOffset`.
+  Value kMajorStep(Value byteOffset, int64_t step);
 
   const FineAttentionOperands &o;
   TilePacking packing;
+  bool warpgroup;
+  /// mma.sync: K in slots 0, 1 (Q staged in 1), V in 2, 3. Warpgroup mma:
+  /// Q in 0, K in 1, 2, V in 3, 4, then P.
+  int64_t firstKeySlot, querySlot;
   Value kvHead;
+  SmallVector<SmallVector<Value>> queryFragments;
 };
+
+/// Bytes of one 64-column half of a swizzled tile, and of its 8-row groups.
+constexpr int64_t kSwizzledHalfBytes = kTileRows * 64 * 2;
+constexpr int64_t kSwizzledGroupBytes = 8 * 128;
+
+Value FineAttentionEmitter::kMajorStep(Value byteOffset, int64_t step) {
+  // Four 32-byte k-steps per 128-byte swizzled row, then the next half.
+  int64_t offset = step / 4 * kSwizzledHalfBytes + step % 4 * 32;
+  return matrixDescriptor(k.add(byteOffset, offset), /*leadingBytes=*/16,
+                          kSwizzledGroupBytes);
+}
+
+Accumulators FineAttentionEmitter::scores(Value buffer) {
+  int64_t kSteps = headDim / 16;
+  Accumulators acc = zeros(8);
+  if (!warpgroup) {
+    mmaTransposedB(
+        acc, [&](int64_t s) { return queryFragments[s]; }, keySlot(buffer),
+        /*nBase=*/0, kSteps);
+    return acc;
+  }
+  Value queryBytes = k.idx(querySlot * tileBytes);
+  Value keyBytes = k.mul(keySlot(buffer), tileBytes);
+  SmallVector<KernelBuilder::WarpgroupOperands> steps;
+  for (int64_t s = 0; s < kSteps; ++s)
+    steps.push_back({kMajorStep(queryBytes, s), kMajorStep(keyBytes, s)});
+  SmallVector<Value> flat;
+  flatten(acc, flat);
+  return unflatten(k.warpgroupMma(flat, steps, element, /*bMnMajor=*/false,
+                                  /*accumulate=*/false));
+}
+
+void FineAttentionEmitter::addProbabilityValues(Accumulators &out,
+                                                const Accumulators &p,
+                                                Value buffer) {
+  if (!warpgroup) {
+    mmaB(
+        out, [&](int64_t s) { return accumulatorsAsA(p, s); },
+        valueSlot(buffer), /*kBase=*/0, /*kSteps=*/4);
+    return;
+  }
+  // P into its swizzled [64][64] tile, visible to wgmma once every thread
+  // has written its part.
+  Value probabilityBytes = k.idx(afterTiles());
+  Value probabilities =
+      sharedView(element, {kTileRows, kTileRows}, probabilityBytes);
+  for (int64_t r = 0; r < 2; ++r)
+    for (int64_t j = 0; j < 8; ++j) {
+      auto [row, chunk] = tileIndices(laneRow[r], k.idx(j * 8));
+      Value pair = vector::FromElementsOp::create(
+          b, VectorType::get({2}, element),
+          ValueRange{arith::TruncFOp::create(b, element, p[j][2 * r]),
+                     arith::TruncFOp::create(b, element, p[j][2 * r + 1])});
+      vector::StoreOp::create(b, pair, probabilities,
+                              ValueRange{row, k.add(chunk, pairColumn)});
+    }
+  k.asyncProxyFence();
+  gpu::BarrierOp::create(b);
+  // V is [token][d]: MN-major for B, its 64-column halves kSwizzledHalfBytes
+  // apart, 16 tokens (two 8-row groups) a k-step.
+  Value valueBytes = k.mul(valueSlot(buffer), tileBytes);
+  SmallVector<KernelBuilder::WarpgroupOperands> steps;
+  for (int64_t s = 0; s < 4; ++s)
+    steps.push_back(
+        {kMajorStep(probabilityBytes, s),
+         matrixDescriptor(k.add(valueBytes, s * 2 * kSwizzledGroupBytes),
+                          kSwizzledHalfBytes, kSwizzledGroupBytes)});
+  SmallVector<Value> flat;
+  flatten(out, flat);
+  out = unflatten(k.warpgroupMma(flat, steps, element, /*bMnMajor=*/true,
+                                 /*accumulate=*/true));
+}
 
 void FineAttentionEmitter::emit() {
   auto priorType = cast<MemRefType>(o.logPrior.getType());
   int64_t kvHeads = priorType.getDimSize(1), blocks = priorType.getDimSize(3);
   OpBuilder::InsertionGuard guard(b);
+  firstKeySlot = warpgroup ? 1 : 0;
+  querySlot = warpgroup ? 0 : 1;
   beginKernel("dash_sparse_attention",
               {packing.tiles, packing.chunks * kvHeads, batch},
-              /*tiles=*/4, /*extraBytes=*/0, kFineAttentionCtasPerSM);
+              /*tiles=*/warpgroup ? 5 : 4,
+              /*extraBytes=*/warpgroup ? kTileRows * kTileRows * 2 : 0,
+              kFineAttentionCtasPerSM);
   Value queryTile = k.blockId(gpu::Dimension::x);
   TileRows tileRows =
       packedRows(packing, queryTile, k.blockId(gpu::Dimension::y), kvHead);
@@ -64,19 +163,18 @@ void FineAttentionEmitter::emit() {
     return listEntry(o.lists, kvHead, queryTile, position, blocks - 1);
   };
 
-  // Prologue: Q (in K buffer 1) and the first listed block, then Q into
-  // registers; the barrier keeps the first prefetch from overwriting Q
-  // before every warp has read it.
+  // Prologue: Q and the first listed block. With mma.sync, Q then goes
+  // into registers; the barrier keeps the first prefetch from overwriting
+  // Q (in K buffer 1) before every warp has read it.
   SmallVector<Value> tokens;
-  Value querySlot = k.idx(1);
   copyRows(o.query, tileRows, tile(querySlot), tokens);
   copyKeyValueBlock(listedBlock(k.idx(0)), k.idx(0), tokens);
   waitAndSync(commit(tokens), 0);
-  int64_t kSteps = headDim / 16;
-  SmallVector<SmallVector<Value>> queryFragments;
-  for (int64_t s = 0; s < kSteps; ++s)
-    queryFragments.push_back(aOperand(querySlot, s * 16));
-  gpu::BarrierOp::create(b);
+  if (!warpgroup) {
+    for (int64_t s = 0; s < headDim / 16; ++s)
+      queryFragments.push_back(aOperand(k.idx(querySlot), s * 16));
+    gpu::BarrierOp::create(b);
+  }
 
   // The lane's two rows: their tokens (the causal bound) and heads.
   Value rows[2], rowHeads[2];
@@ -104,13 +202,7 @@ void FineAttentionEmitter::emit() {
             });
         waitAndSync(pending, 1);
         Value block = listedBlock(position);
-        Value keys = buffer, values = k.add(buffer, 2);
-
-        // S = Q K^T for the warp's 16 rows and the block's 64 keys.
-        Accumulators scores = zeros(8);
-        mmaTransposedB(
-            scores, [&](int64_t s) { return queryFragments[s]; }, keys,
-            /*nBase=*/0, kSteps);
+        Accumulators scores = this->scores(buffer);
 
         // Scores in base 2 with the log-prior; keys after the query are
         // masked (only possible in the diagonal block).
@@ -159,14 +251,12 @@ void FineAttentionEmitter::emit() {
           results.push_back(sum);
         }
 
-        // O = O * correction + P V, P in the A-operand layout.
+        // O = O * correction + P V.
         Accumulators out(outTiles);
         for (int64_t j = 0; j < outTiles; ++j)
           for (int64_t i = 0; i < 4; ++i)
             out[j].push_back(k.fmul(carried[4 + 4 * j + i], correction[i / 2]));
-        mmaB(
-            out, [&](int64_t s) { return accumulatorsAsA(scores, s); }, values,
-            /*kBase=*/0, /*kSteps=*/4);
+        addProbabilityValues(out, scores, buffer);
         flatten(out, results);
         // Every warp is done with this buffer before it is refilled.
         gpu::BarrierOp::create(b);

@@ -2,7 +2,8 @@
 //
 // Short names for the arithmetic of thread-level kernel code, so that the
 // kernels read like the algorithm they implement, and the warp-level
-// tensor-core building blocks (ldmatrix fragments, m16n8k16 mma).
+// tensor-core building blocks (ldmatrix fragments, m16n8k16 mma, warpgroup
+// mma).
 //
 //===----------------------------------------------------------------------===//
 
@@ -124,6 +125,23 @@ public:
   /// accumulation, with 16-bit operands of `type` (bf16 or f16).
   SmallVector<Value, 4> mma(ValueRange a, ValueRange b, ValueRange c,
                             Type type);
+
+  /// Orders this thread's ordinary shared-memory writes before reads by the
+  /// asynchronous proxy (warpgroup mma) after the next barrier.
+  void asyncProxyFence();
+  /// The shared-memory matrix descriptors of A and B of one warpgroup mma
+  /// step.
+  struct WarpgroupOperands {
+    Value a, b;
+  };
+  /// The m64 x n accumulators of this thread of the warpgroup (n / 2 f32 in
+  /// the order of m16n8 accumulator groups: row l/4 then l/4 + 8 of the
+  /// warp's 16, two columns each) after `D = [D +] sum_s A_s B_s`, one
+  /// wgmma m64nNk16 per step (sm_90a): A K-major, B K-major or, with
+  /// `bMnMajor`, MN-major; fenced, committed and waited for.
+  SmallVector<Value> warpgroupMma(ValueRange acc,
+                                  ArrayRef<WarpgroupOperands> steps, Type type,
+                                  bool bMnMajor, bool accumulate);
 
 private:
   ImplicitLocOpBuilder &b;

@@ -64,6 +64,8 @@ void buildFillKernel(ImplicitLocOpBuilder &b, Value buffer, double value);
 struct FineAttentionOperands {
   Value query, key, value, logPrior, lists, counts, output, lse;
   double scale;
+  /// Multiply with warpgroup mma (sm_90a) rather than mma.sync.
+  bool warpgroupMma = false;
 };
 
 /// Emits the gpu.launch of the tensor-core fine attention (spec F6) over the

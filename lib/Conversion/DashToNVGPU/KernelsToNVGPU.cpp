@@ -50,7 +50,8 @@ private:
 
 struct SparseAttentionKernelToNVGPU
     : OpRewritePattern<SparseAttentionKernelOp> {
-  using OpRewritePattern::OpRewritePattern;
+  SparseAttentionKernelToNVGPU(MLIRContext *context, bool warpgroupMma)
+      : OpRewritePattern(context), warpgroupMma(warpgroupMma) {}
 
   LogicalResult matchAndRewrite(SparseAttentionKernelOp op,
                                 PatternRewriter &rewriter) const override {
@@ -72,6 +73,7 @@ struct SparseAttentionKernelToNVGPU
     operands.lse = op.getLse();
     operands.scale =
         resolveScale(op.getScaleAttr(), op.getQuery().getType().getDimSize(3));
+    operands.warpgroupMma = warpgroupMma;
     nvgpu_kernels::buildBlockListKernel(b, packing, operands.logPrior,
                                         operands.lists, operands.counts);
     nvgpu_kernels::buildFineAttentionKernel(b, operands);
@@ -79,6 +81,8 @@ struct SparseAttentionKernelToNVGPU
     rewriter.eraseOp(op);
     return success();
   }
+
+  bool warpgroupMma;
 };
 
 struct SparseAttentionGradKernelToNVGPU
@@ -196,11 +200,13 @@ struct RouteLogitsGradKernelToNVGPU
 
 struct DashKernelsToNVGPUPass
     : dash::impl::DashKernelsToNVGPUBase<DashKernelsToNVGPUPass> {
+  using DashKernelsToNVGPUBase::DashKernelsToNVGPUBase;
+
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<SparseAttentionKernelToNVGPU, SparseAttentionGradKernelToNVGPU,
-                 RouterKernelToNVGPU, RouteLogitsGradKernelToNVGPU>(
-        &getContext());
+    patterns.add<SparseAttentionKernelToNVGPU>(&getContext(), warpgroupMma);
+    patterns.add<SparseAttentionGradKernelToNVGPU, RouterKernelToNVGPU,
+                 RouteLogitsGradKernelToNVGPU>(&getContext());
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };

@@ -16,9 +16,15 @@ static gpu::AddressSpaceAttr workgroup(MLIRContext *context) {
   return gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Workgroup);
 }
 
-TileEmitter::TileEmitter(ImplicitLocOpBuilder &b, Value query)
-    : QueryShape(query), b(b), k(b) {
-  rowStride = headDim + kChunk;
+/// Elements per swizzled row (128 bytes), and the alignment of the
+/// swizzle pattern.
+constexpr int64_t kSwizzleRow = 64;
+constexpr int64_t kSwizzleAlignment = 1024;
+
+TileEmitter::TileEmitter(ImplicitLocOpBuilder &b, Value query,
+                         TileLayout layout)
+    : QueryShape(query), b(b), k(b), layout(layout) {
+  rowStride = layout == TileLayout::Padded ? headDim + kChunk : headDim;
   tileBytes = kTileRows * rowStride * 2;
 }
 
@@ -26,7 +32,10 @@ void TileEmitter::beginKernel(StringRef name, ArrayRef<int64_t> grid,
                               int64_t tiles, int64_t extraBytes,
                               int64_t minCtasPerSM) {
   tileCount = tiles;
-  auto launch = k.launch(name, grid, kThreads, tiles * tileBytes + extraBytes);
+  bool swizzled = layout == TileLayout::Swizzled;
+  int64_t alignmentSlack = swizzled ? kSwizzleAlignment : 0;
+  auto launch = k.launch(name, grid, kThreads,
+                         tiles * tileBytes + extraBytes + alignmentSlack);
   b.setInsertionPointToStart(&launch.getBody().front());
   thread = k.threadId();
   lane = k.rem(thread, kWarpSize);
@@ -35,6 +44,15 @@ void TileEmitter::beginKernel(StringRef name, ArrayRef<int64_t> grid,
   shared = gpu::DynamicSharedMemoryOp::create(
       b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
                          workgroup(b.getContext())));
+  tileBase = k.idx(0);
+  if (swizzled) {
+    // The swizzle is a function of address bits, so its groups must start
+    // on 1024-byte boundaries of the shared window.
+    Value address = memref::ExtractAlignedPointerAsIndexOp::create(b, shared);
+    tileBase = k.rem(
+        k.sub(k.idx(kSwizzleAlignment), k.rem(address, kSwizzleAlignment)),
+        kSwizzleAlignment);
+  }
   if (minCtasPerSM)
     shared.getDefiningOp()->setAttr(kMinCtasPerSMAttrName,
                                     b.getI64IntegerAttr(minCtasPerSM));
@@ -55,17 +73,48 @@ void TileEmitter::beginKernel(StringRef name, ArrayRef<int64_t> grid,
 }
 
 Value TileEmitter::tile(Value slot) {
-  auto type = MemRefType::get({kTileRows, rowStride}, element, AffineMap(),
-                              workgroup(b.getContext()));
-  return memref::ViewOp::create(b, type, shared, k.mul(slot, tileBytes),
-                                ValueRange());
+  SmallVector<int64_t> shape = {kTileRows, rowStride};
+  if (layout == TileLayout::Swizzled)
+    shape = {headDim, kSwizzleRow};
+  return sharedView(element, shape, k.mul(slot, tileBytes));
+}
+
+std::pair<Value, Value> TileEmitter::tileIndices(Value row, Value column) {
+  if (layout == TileLayout::Padded)
+    return {row, column};
+  Value half = k.div(column, kSwizzleRow);
+  Value chunk = k.div(k.rem(column, kSwizzleRow), kChunk);
+  Value swizzledChunk = arith::XOrIOp::create(b, chunk, k.rem(row, 8));
+  return {k.add(k.mul(half, kTileRows), row), k.mul(swizzledChunk, kChunk)};
 }
 
 Value TileEmitter::sharedFloats(Value offset, int64_t count) {
-  auto type = MemRefType::get({count}, b.getF32Type(), AffineMap(),
+  return sharedView(b.getF32Type(), {count}, k.add(offset, afterTiles()));
+}
+
+Value TileEmitter::sharedView(Type elementType, ArrayRef<int64_t> shape,
+                              Value byteOffset) {
+  auto type = MemRefType::get(shape, elementType, AffineMap(),
                               workgroup(b.getContext()));
-  return memref::ViewOp::create(
-      b, type, shared, k.add(offset, tileCount * tileBytes), ValueRange());
+  return memref::ViewOp::create(b, type, shared, k.add(tileBase, byteOffset),
+                                ValueRange());
+}
+
+Value TileEmitter::matrixDescriptor(Value byteOffset, int64_t leadingBytes,
+                                    int64_t strideBytes) {
+  // PTX's matrix descriptor: start address, leading and stride byte
+  // offsets in 16-byte units (bits 0, 16, 32), 128-byte swizzle (bit 62).
+  Value address =
+      k.add(memref::ExtractAlignedPointerAsIndexOp::create(b, shared),
+            k.add(tileBase, byteOffset));
+  Type i64 = b.getI64Type();
+  Value start =
+      arith::IndexCastUIOp::create(b, i64, k.rem(k.div(address, 16), 1 << 14));
+  uint64_t fields = (uint64_t(leadingBytes / 16) << 16) |
+                    (uint64_t(strideBytes / 16) << 32) | (uint64_t(1) << 62);
+  return arith::OrIOp::create(
+      b, start,
+      arith::ConstantIntOp::create(b, i64, static_cast<int64_t>(fields)));
 }
 
 Value TileEmitter::headOf(const TileRows &rows, Value row) {
@@ -102,9 +151,10 @@ void TileEmitter::copyRows(Value source, const TileRows &rows, Value dst,
     Value token = tokenOf(rows, row);
     Value inside = k.ult(token, k.idx(seqLen));
     Value count = k.select(inside, k.idx(kChunk), k.idx(0));
+    auto [dstRow, dstColumn] = tileIndices(row, column);
     tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
         b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), dst,
-        ValueRange{row, column}, source,
+        ValueRange{dstRow, dstColumn}, source,
         ValueRange{batchIndex, headOf(rows, row), k.min(token, lastRow),
                    column},
         b.getIndexAttr(kChunk), count, b.getUnitAttr()));
@@ -127,6 +177,8 @@ Value TileEmitter::commit(ValueRange tokens) {
 
 void TileEmitter::waitAndSync(Value group, int32_t pending) {
   nvgpu::DeviceAsyncWaitOp::create(b, group, b.getI32IntegerAttr(pending));
+  if (layout == TileLayout::Swizzled)
+    k.asyncProxyFence();
   gpu::BarrierOp::create(b);
 }
 

@@ -25,9 +25,17 @@ constexpr double kLn2 = 0.6931471805599453;
 /// The accumulators of a warp's 16 x (8 n) mma tile: n groups of 4 f32.
 using Accumulators = SmallVector<SmallVector<Value, 4>>;
 
+/// How a tile lies in shared memory: padded rows for ldmatrix, or the
+/// 128-byte-swizzled layout that warpgroup mma descriptors read: D / 64
+/// column halves of 64 rows x 128 bytes, one after the other, the 16-byte
+/// chunk c of row r stored at chunk c ^ (r % 8) (every 1024-byte group of
+/// 8 rows aligned to 1024 bytes).
+enum class TileLayout { Padded, Swizzled };
+
 class TileEmitter : protected QueryShape {
 protected:
-  TileEmitter(ImplicitLocOpBuilder &b, Value query);
+  TileEmitter(ImplicitLocOpBuilder &b, Value query,
+              TileLayout layout = TileLayout::Padded);
 
   /// Creates the gpu.launch of 128 threads with `tiles` shared tiles
   /// followed by `extraBytes` of f32 arrays, moves the insertion point into
@@ -37,11 +45,24 @@ protected:
   void beginKernel(StringRef name, ArrayRef<int64_t> grid, int64_t tiles,
                    int64_t extraBytes, int64_t minCtasPerSM = 0);
 
-  /// Shared tile `slot` (64 x D, padded rows).
+  /// Shared tile `slot` (64 x D): [64][D + 8] padded, or [D][64] swizzled
+  /// (column half h of row r in rows 64 h + r).
   Value tile(Value slot);
   Value tile(int64_t slot) { return tile(k.idx(slot)); }
+  /// Where element (row, column) of a tile lies in its view; `column` is a
+  /// multiple of 8 (a 16-byte chunk) or `column % 8` is added after.
+  std::pair<Value, Value> tileIndices(Value row, Value column);
   /// `count` f32 in shared memory `offset` bytes after the tiles.
   Value sharedFloats(Value offset, int64_t count);
+  /// A `shape` array of `elementType` `byteOffset` bytes from the start of
+  /// the tiles.
+  Value sharedView(Type elementType, ArrayRef<int64_t> shape, Value byteOffset);
+  /// Bytes from the start of the tiles to what follows them.
+  int64_t afterTiles() const { return tileCount * tileBytes; }
+  /// The wgmma descriptor of the swizzled matrix `byteOffset` bytes into the
+  /// tiles, with the given leading and stride byte offsets.
+  Value matrixDescriptor(Value byteOffset, int64_t leadingBytes,
+                         int64_t strideBytes);
 
   /// What the rows of a tile hold: row r is token `tokenBase + r % tokens`
   /// of head `headBase + r / tokens` (TilePacking); a K or V block is 64
@@ -67,7 +88,8 @@ protected:
   void copyFloat(Value source, ValueRange indices, Value inside, Value dst,
                  Value position, SmallVectorImpl<Value> &tokens);
   Value commit(ValueRange tokens);
-  /// Waits until at most `pending` groups are in flight, then a barrier.
+  /// Waits until at most `pending` groups are in flight, then a barrier
+  /// (after a proxy fence where warpgroup mma reads the tiles).
   void waitAndSync(Value group, int32_t pending);
   /// Commits an asynchronous copy group built by `copies` when `condition`
   /// holds, an empty one otherwise (so that group counting stays uniform).
@@ -128,6 +150,7 @@ protected:
 
   ImplicitLocOpBuilder &b;
   KernelBuilder k;
+  TileLayout layout;
   int64_t rowStride, tileBytes, tileCount = 0;
 
   // Values of the kernel body.
@@ -148,6 +171,9 @@ private:
   /// Byte offsets of the lane's ldmatrix row: of an A operand of the warp's
   /// rows, of a [k][n] B tile (transposed load), of an [n][k] B tile.
   Value aLaneOffset, kMajorLaneOffset, nMajorLaneOffset;
+  /// Where the tiles start in dynamic shared memory: 0 for padded tiles,
+  /// the first 1024-byte boundary for swizzled ones.
+  Value tileBase;
 };
 
 } // namespace mlir::dash::nvgpu_kernels
