@@ -8,9 +8,9 @@
 // RUN: dash-opt %s --dash-nvvm-pipeline="format=isa chip=sm_80" -o %t80.mlir
 // RUN: python3 %S/Inputs/kernel_ptx.py %t80.mlir dash_sparse_attention > %t80.ptx
 // RUN: %ptxas -arch=sm_80 -v %t80.ptx -o %t80.cubin 2>&1 | FileCheck %s
-// Its shared memory lets two CTAs share an SM: on sm_90a 5 swizzled tiles,
-// P and 1 KiB of alignment slack (89 KiB), on sm_80 4 padded tiles (68
-// KiB); the PTX asks for that many (dash-kernel-occupancy).
+// Its shared memory lets three CTAs share an sm_90 SM (4 swizzled tiles, P
+// and 1 KiB of alignment slack: 73 KiB) and two an sm_80 one (4 padded
+// tiles, 68 KiB); the PTX asks for that many (dash-kernel-occupancy).
 // RUN: FileCheck %s --check-prefix=PTX90 < %t.ptx
 // RUN: FileCheck %s --check-prefix=PTX80 < %t80.ptx
 
@@ -41,7 +41,7 @@
 // CHECK: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // CHECK: Used {{[0-9]+}} registers
 // PTX90: .entry dash_sparse_attention(
-// PTX90: .minnctapersm 2
+// PTX90: .minnctapersm 3
 // PTX80: .entry dash_sparse_attention(
 // PTX80: .minnctapersm 2
 // ROUTER: Compiling entry function 'dash_router'

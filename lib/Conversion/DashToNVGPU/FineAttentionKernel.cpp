@@ -12,8 +12,10 @@
 //   (TileEmitter.h). At 4 tiles (68 KiB for D = 128) three CTAs fit an SM,
 //   and the kernel asks ptxas for registers to match (168 a thread).
 // - warpgroup mma (sm_90a): swizzled tiles that wgmma reads from shared
-//   memory through descriptors: Q, two buffers each for K and V, and P,
-//   which each thread writes there from its scores before P V.
+//   memory through descriptors: Q, a ring of three slots for K and V (the
+//   next block's K is copied while this block is computed, its V once this
+//   block's K is free) and P, which each thread writes there from its
+//   scores before P V. At 73 KiB for D = 128 three CTAs fit an SM.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,6 +24,7 @@
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
@@ -43,31 +46,38 @@ public:
   void emit();
 
 private:
-  /// K and V of `block` into buffer `buffer`.
-  void copyKeyValueBlock(Value block, Value buffer,
-                         SmallVectorImpl<Value> &tokens) {
-    copyKeyValue(o.key, o.value, kvHead, block, tile(keySlot(buffer)),
-                 tile(valueSlot(buffer)), tokens);
-  }
-  Value keySlot(Value buffer) { return k.add(buffer, firstKeySlot); }
-  Value valueSlot(Value buffer) { return k.add(buffer, firstKeySlot + 2); }
-
-  /// S = Q K^T of the warp's 16 rows and the 64 keys in `buffer`.
-  Accumulators scores(Value buffer);
-  /// out += P V of the values in `buffer`, P (f32) in the layout of S.
+  /// Where the loop's block lies, and the copies of the next one.
+  struct Stage {
+    Value keySlot, valueSlot, next, hasNext;
+    /// Warpgroup mma: the group of the copy of the next block's K.
+    Value keyCopy;
+  };
+  /// Starts the copies of the next block and waits until the K of the
+  /// block at `position` (with mma.sync, also its V) is in shared memory.
+  Stage beginStage(Value position);
+  /// S = Q K^T of the warp's 16 rows and the 64 keys of the stage.
+  Accumulators scores(const Stage &stage);
+  /// out += P V of the stage's values, P (f32) in the layout of S.
   void addProbabilityValues(Accumulators &out, const Accumulators &p,
-                            Value buffer);
+                            const Stage &stage);
   /// The wgmma descriptor of the k-step `step` (16 columns) of a K-major
   /// swizzled matrix at `byteOffset`.
   Value kMajorStep(Value byteOffset, int64_t step);
+
+  Value listedBlock(Value position) {
+    return listEntry(o.lists, kvHead, queryTile, position, blocks - 1);
+  }
+  TileRows blockRows(Value block) { return {kvHead, k.mul(block, kTileRows)}; }
 
   const FineAttentionOperands &o;
   TilePacking packing;
   bool warpgroup;
   /// mma.sync: K in slots 0, 1 (Q staged in 1), V in 2, 3. Warpgroup mma:
-  /// Q in 0, K in 1, 2, V in 3, 4, then P.
-  int64_t firstKeySlot, querySlot;
-  Value kvHead;
+  /// Q in 0, then a ring of three slots (1 to 3) for the K and V of the
+  /// current block and one more, then P.
+  int64_t querySlot;
+  int64_t blocks;
+  Value kvHead, queryTile, numListed;
   SmallVector<SmallVector<Value>> queryFragments;
 };
 
@@ -82,17 +92,50 @@ Value FineAttentionEmitter::kMajorStep(Value byteOffset, int64_t step) {
                           kSwizzledGroupBytes);
 }
 
-Accumulators FineAttentionEmitter::scores(Value buffer) {
+FineAttentionEmitter::Stage FineAttentionEmitter::beginStage(Value position) {
+  Stage stage;
+  stage.next = k.add(position, 1);
+  stage.hasNext = k.ult(stage.next, numListed);
+  if (!warpgroup) {
+    Value buffer = k.rem(position, 2);
+    Value nextBuffer = k.sub(k.idx(1), buffer);
+    Value pending = commitIf(stage.hasNext, [&](SmallVectorImpl<Value> &t) {
+      copyKeyValue(o.key, o.value, kvHead, listedBlock(stage.next),
+                   tile(nextBuffer), tile(k.add(nextBuffer, 2)), t);
+    });
+    waitAndSync(pending, 1);
+    stage.keySlot = buffer;
+    stage.valueSlot = k.add(buffer, 2);
+    return stage;
+  }
+  // Block i's K is in ring slot (-i) mod 3 and its V in the slot after;
+  // the next block's K goes to the third slot now and its V to this K's
+  // slot once S is computed, so that both have a whole step to arrive.
+  Value ringSlot = k.rem(k.sub(k.idx(3), k.rem(position, 3)), 3);
+  auto slot = [&](int64_t offset) {
+    return k.add(k.rem(k.add(ringSlot, offset), 3), 1);
+  };
+  stage.keySlot = slot(0);
+  stage.valueSlot = slot(1);
+  stage.keyCopy = commitIf(stage.hasNext, [&](SmallVectorImpl<Value> &t) {
+    copyRows(o.key, blockRows(listedBlock(stage.next)), tile(slot(2)), t);
+  });
+  // In flight after: this block's V and the next block's K.
+  waitAndSync(stage.keyCopy, 2);
+  return stage;
+}
+
+Accumulators FineAttentionEmitter::scores(const Stage &stage) {
   int64_t kSteps = headDim / 16;
   Accumulators acc = zeros(8);
   if (!warpgroup) {
     mmaTransposedB(
-        acc, [&](int64_t s) { return queryFragments[s]; }, keySlot(buffer),
+        acc, [&](int64_t s) { return queryFragments[s]; }, stage.keySlot,
         /*nBase=*/0, kSteps);
     return acc;
   }
   Value queryBytes = k.idx(querySlot * tileBytes);
-  Value keyBytes = k.mul(keySlot(buffer), tileBytes);
+  Value keyBytes = k.mul(stage.keySlot, tileBytes);
   SmallVector<KernelBuilder::WarpgroupOperands> steps;
   for (int64_t s = 0; s < kSteps; ++s)
     steps.push_back({kMajorStep(queryBytes, s), kMajorStep(keyBytes, s)});
@@ -104,15 +147,16 @@ Accumulators FineAttentionEmitter::scores(Value buffer) {
 
 void FineAttentionEmitter::addProbabilityValues(Accumulators &out,
                                                 const Accumulators &p,
-                                                Value buffer) {
+                                                const Stage &stage) {
   if (!warpgroup) {
     mmaB(
-        out, [&](int64_t s) { return accumulatorsAsA(p, s); },
-        valueSlot(buffer), /*kBase=*/0, /*kSteps=*/4);
+        out, [&](int64_t s) { return accumulatorsAsA(p, s); }, stage.valueSlot,
+        /*kBase=*/0, /*kSteps=*/4);
     return;
   }
-  // P into its swizzled [64][64] tile, visible to wgmma once every thread
-  // has written its part.
+  // P into its swizzled [64][64] tile; the barrier that publishes it also
+  // publishes this block's V (only the next block's K may stay in flight)
+  // and frees the K slot for the next block's V.
   Value probabilityBytes = k.idx(afterTiles());
   Value probabilities =
       sharedView(element, {kTileRows, kTileRows}, probabilityBytes);
@@ -126,11 +170,14 @@ void FineAttentionEmitter::addProbabilityValues(Accumulators &out,
       vector::StoreOp::create(b, pair, probabilities,
                               ValueRange{row, k.add(chunk, pairColumn)});
     }
-  k.asyncProxyFence();
-  gpu::BarrierOp::create(b);
+  waitAndSync(stage.keyCopy, 1);
+  commitIf(stage.hasNext, [&](SmallVectorImpl<Value> &t) {
+    copyRows(o.value, blockRows(listedBlock(stage.next)), tile(stage.keySlot),
+             t);
+  });
   // V is [token][d]: MN-major for B, its 64-column halves kSwizzledHalfBytes
   // apart, 16 tokens (two 8-row groups) a k-step.
-  Value valueBytes = k.mul(valueSlot(buffer), tileBytes);
+  Value valueBytes = k.mul(stage.valueSlot, tileBytes);
   SmallVector<KernelBuilder::WarpgroupOperands> steps;
   for (int64_t s = 0; s < 4; ++s)
     steps.push_back(
@@ -145,32 +192,38 @@ void FineAttentionEmitter::addProbabilityValues(Accumulators &out,
 
 void FineAttentionEmitter::emit() {
   auto priorType = cast<MemRefType>(o.logPrior.getType());
-  int64_t kvHeads = priorType.getDimSize(1), blocks = priorType.getDimSize(3);
+  int64_t kvHeads = priorType.getDimSize(1);
+  blocks = priorType.getDimSize(3);
   OpBuilder::InsertionGuard guard(b);
-  firstKeySlot = warpgroup ? 1 : 0;
   querySlot = warpgroup ? 0 : 1;
   beginKernel("dash_sparse_attention",
               {packing.tiles, packing.chunks * kvHeads, batch},
-              /*tiles=*/warpgroup ? 5 : 4,
+              /*tiles=*/4,
               /*extraBytes=*/warpgroup ? kTileRows * kTileRows * 2 : 0,
               kFineAttentionCtasPerSM);
-  Value queryTile = k.blockId(gpu::Dimension::x);
+  queryTile = k.blockId(gpu::Dimension::x);
   TileRows tileRows =
       packedRows(packing, queryTile, k.blockId(gpu::Dimension::y), kvHead);
-
-  Value numListed = listLength(o.counts, kvHead, queryTile);
-  auto listedBlock = [&](Value position) {
-    return listEntry(o.lists, kvHead, queryTile, position, blocks - 1);
-  };
+  numListed = listLength(o.counts, kvHead, queryTile);
 
   // Prologue: Q and the first listed block. With mma.sync, Q then goes
   // into registers; the barrier keeps the first prefetch from overwriting
-  // Q (in K buffer 1) before every warp has read it.
+  // Q (in K buffer 1) before every warp has read it. With warpgroup mma,
+  // Q with the first K and the first V are two copy groups that the loop
+  // waits for.
   SmallVector<Value> tokens;
+  Value firstBlock = listedBlock(k.idx(0));
   copyRows(o.query, tileRows, tile(querySlot), tokens);
-  copyKeyValueBlock(listedBlock(k.idx(0)), k.idx(0), tokens);
-  waitAndSync(commit(tokens), 0);
-  if (!warpgroup) {
+  copyRows(o.key, blockRows(firstBlock), tile(warpgroup ? 1 : 0), tokens);
+  Value prologue;
+  if (warpgroup) {
+    commit(tokens);
+    tokens.clear();
+    copyRows(o.value, blockRows(firstBlock), tile(2), tokens);
+    prologue = commit(tokens);
+  } else {
+    copyRows(o.value, blockRows(firstBlock), tile(2), tokens);
+    waitAndSync(commit(tokens), 0);
     for (int64_t s = 0; s < headDim / 16; ++s)
       queryFragments.push_back(aOperand(k.idx(querySlot), s * 16));
     gpu::BarrierOp::create(b);
@@ -194,15 +247,9 @@ void FineAttentionEmitter::emit() {
   ValueRange finals = k.forLoop(
       k.idx(0), numListed, inits,
       [&](Value position, ValueRange carried) -> SmallVector<Value> {
-        Value buffer = k.rem(position, 2);
-        Value next = k.add(position, 1);
-        Value pending =
-            commitIf(k.ult(next, numListed), [&](SmallVectorImpl<Value> &t) {
-              copyKeyValueBlock(listedBlock(next), k.sub(k.idx(1), buffer), t);
-            });
-        waitAndSync(pending, 1);
+        Stage stage = beginStage(position);
         Value block = listedBlock(position);
-        Accumulators scores = this->scores(buffer);
+        Accumulators scores = this->scores(stage);
 
         // Scores in base 2 with the log-prior; keys after the query are
         // masked (only possible in the diagonal block).
@@ -256,12 +303,16 @@ void FineAttentionEmitter::emit() {
         for (int64_t j = 0; j < outTiles; ++j)
           for (int64_t i = 0; i < 4; ++i)
             out[j].push_back(k.fmul(carried[4 + 4 * j + i], correction[i / 2]));
-        addProbabilityValues(out, scores, buffer);
+        addProbabilityValues(out, scores, stage);
         flatten(out, results);
-        // Every warp is done with this buffer before it is refilled.
+        // Every warp is done with this block's slots before they are
+        // refilled.
         gpu::BarrierOp::create(b);
         return results;
       });
+  // An empty list leaves the prologue's copies in flight.
+  if (warpgroup)
+    nvgpu::DeviceAsyncWaitOp::create(b, prologue, b.getI32IntegerAttr(0));
 
   // Epilogue: normalise, write O and the LSE of the rows inside N.
   for (int64_t r = 0; r < 2; ++r) {

@@ -1,12 +1,12 @@
 // RUN: dash-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(dash-kernels-to-nvgpu{warpgroup-mma=true}))" | FileCheck %s
 
 // With warpgroup-mma (sm_90a) the fine attention multiplies with wgmma on
-// shared-memory descriptors. Its shared memory: Q, two buffers each of K and
-// V (5 tiles of 64 x 128 bf16, 128-byte swizzled, no padding), P (64 x 64),
-// and 1 KiB so that the tiles can start on a 1024-byte boundary:
-// 5 * 16384 + 8192 + 1024 = 91136 bytes.
+// shared-memory descriptors. Its shared memory: Q, a ring of three slots for
+// K and V (4 tiles of 64 x 128 bf16, 128-byte swizzled, no padding), P
+// (64 x 64), and 1 KiB so that the tiles can start on a 1024-byte boundary:
+// 4 * 16384 + 8192 + 1024 = 74752 bytes, three CTAs an SM.
 // CHECK-LABEL: func.func @bf16_d128
-// CHECK: gpu.launch {{.*}} dynamic_shared_memory_size %c91136_i32 module(@dash_sparse_attention) function(@dash_sparse_attention)
+// CHECK: gpu.launch {{.*}} dynamic_shared_memory_size %c74752_i32 module(@dash_sparse_attention) function(@dash_sparse_attention)
 // CHECK: %[[SHARED:.*]] = gpu.dynamic_shared_memory
 // CHECK: %[[ADDRESS:.*]] = memref.extract_aligned_pointer_as_index %[[SHARED]]
 // CHECK: %[[MISALIGNED:.*]] = arith.remui %[[ADDRESS]], %c1024
@@ -15,14 +15,17 @@
 // CHECK: %[[SWIZZLED:.*]] = arith.xori
 // CHECK: %[[COLUMN:.*]] = arith.muli %[[SWIZZLED]], %c8
 // CHECK: nvgpu.device_async_copy {{.*}}[%{{.*}}, %[[COLUMN]]], 8
-// Copies reach the async proxy before the barrier.
-// CHECK: nvgpu.device_async_wait {{.*}} {numGroups = 0 : i32}
-// CHECK-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
-// CHECK-NEXT: gpu.barrier
+// The prologue: Q with the first K, then the first V, as two groups.
+// CHECK: nvgpu.device_async_create_group
+// CHECK: nvgpu.device_async_create_group
 // CHECK-NOT: nvgpu.ldmatrix
+// Each step first copies the next block's K into the free ring slot and
+// waits for this block's K; copies reach the async proxy before the barrier.
 // CHECK: scf.for
-// CHECK: nvgpu.device_async_wait {{.*}} {numGroups = 1 : i32}
-// CHECK-NEXT: nvvm.fence.proxy
+// CHECK: %[[RING:.*]] = arith.remui %{{.*}}, %c3
+// CHECK: nvgpu.device_async_create_group
+// CHECK: nvgpu.device_async_wait {{.*}} {numGroups = 2 : i32}
+// CHECK-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK-NEXT: gpu.barrier
 // K-major descriptors: 16-byte leading offset, 1024 bytes between 8-row
 // groups, 128-byte swizzle.
@@ -34,12 +37,16 @@
 // CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: math.exp2
-// P goes to shared memory, then O += P V with V MN-major (halves 8192 bytes
-// apart).
+// P goes to shared memory; then this block's V has arrived, the next
+// block's V is copied into this K's slot, and O += P V with V MN-major
+// (halves 8192 bytes apart).
 // CHECK: memref.view %[[SHARED]]{{.*}} to memref<64x64xbf16, #gpu.address_space<workgroup>>
 // CHECK-COUNT-16: vector.store {{.*}} : memref<64x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+// CHECK-NEXT: nvgpu.device_async_wait {{.*}} {numGroups = 1 : i32}
 // CHECK-NEXT: nvvm.fence.proxy
 // CHECK-NEXT: gpu.barrier
+// CHECK: nvgpu.device_async_copy %arg2
+// CHECK: nvgpu.device_async_create_group
 // CHECK: arith.constant 4611686293338849280 : i64
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 128, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
@@ -47,6 +54,7 @@
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: gpu.barrier
 // CHECK: scf.yield
+// CHECK: nvgpu.device_async_wait {{.*}} {numGroups = 0 : i32}
 // CHECK: vector.store {{.*}} : memref<1x32x256x128xbf16>, vector<2xbf16>
 func.func @bf16_d128(%q: memref<1x32x256x128xbf16>, %k: memref<1x2x256x128xbf16>,
                      %v: memref<1x2x256x128xbf16>, %p: memref<1x2x256x4xf32>,
@@ -60,9 +68,9 @@ func.func @bf16_d128(%q: memref<1x32x256x128xbf16>, %k: memref<1x2x256x128xbf16>
 // -----
 
 // f16 and D = 64: one 64-column half a tile (8 KiB), four k-steps for S and
-// N = 64 for P V: 5 * 8192 + 8192 + 1024 = 50176 bytes.
+// N = 64 for P V: 4 * 8192 + 8192 + 1024 = 41984 bytes.
 // CHECK-LABEL: func.func @f16_d64
-// CHECK: dynamic_shared_memory_size %c50176_i32
+// CHECK: dynamic_shared_memory_size %c41984_i32
 // CHECK: memref<64x64xf16, #gpu.address_space<workgroup>>
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <{{zero|one}}>], A[<f16>, <one>, <row>], B[<f16>, <one>, <col>]
