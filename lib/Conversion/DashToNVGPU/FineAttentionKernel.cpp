@@ -251,9 +251,34 @@ void FineAttentionEmitter::emit() {
         Value block = listedBlock(position);
         Accumulators scores = this->scores(stage);
 
-        // Scores in base 2 with the log-prior; keys after the query are
-        // masked (only possible in the diagonal block).
+        // Keys after a row's token are masked; only a block that reaches
+        // past the tile's first token can hold such keys.
         Value keyBase = k.add(k.mul(block, kTileRows), pairColumn);
+        Value reachesPastTile = k.ult(
+            tileRows.tokenBase, k.add(k.mul(block, kTileRows), kTileRows - 1));
+        SmallVector<Value> raw;
+        flatten(scores, raw);
+        SmallVector<Type> rawTypes(raw.size(), b.getF32Type());
+        scores = unflatten(k.ifThenElse(
+            reachesPastTile, rawTypes,
+            [&]() -> SmallVector<Value> {
+              Accumulators masked = scores;
+              for (int64_t j = 0; j < 8; ++j)
+                for (int64_t i = 0; i < 4; ++i) {
+                  Value key = k.add(keyBase, j * 8 + i % 2);
+                  Value after = arith::CmpIOp::create(
+                      b, arith::CmpIPredicate::ugt, key, rows[i / 2]);
+                  masked[j][i] = k.select(after, negInf, scores[j][i]);
+                }
+              SmallVector<Value> values;
+              flatten(masked, values);
+              return values;
+            },
+            [&]() -> SmallVector<Value> { return raw; }));
+
+        // Scores in base 2 with the log-prior: since the scale is positive
+        // and the prior is the same along a row, the row's maximum is that
+        // of the raw scores, scaled, and each probability one FMA and ex2.
         SmallVector<Value> results;
         SmallVector<Value> correction;
         for (int64_t r = 0; r < 2; ++r) {
@@ -262,29 +287,25 @@ void FineAttentionEmitter::emit() {
               ValueRange{batchIndex, kvHead, k.min(rows[r], k.idx(seqLen - 1)),
                          block});
           Value bias = k.fmul(prior, priorScale);
-          Value rowMax = negInf;
+          Value rawMax = negInf;
           for (int64_t j = 0; j < 8; ++j)
-            for (int64_t e = 0; e < 2; ++e) {
-              Value &score = scores[j][2 * r + e];
-              Value key = k.add(keyBase, j * 8 + e);
-              Value masked = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt,
-                                                   key, rows[r]);
-              score = k.select(masked, negInf,
-                               math::FmaOp::create(b, score, scoreScale, bias));
-              rowMax = k.fmax(rowMax, score);
-            }
-          rowMax = k.quadReduce(rowMax,
+            for (int64_t e = 0; e < 2; ++e)
+              rawMax = k.fmax(rawMax, scores[j][2 * r + e]);
+          rawMax = k.quadReduce(rawMax,
                                 [&](Value x, Value y) { return k.fmax(x, y); });
+          Value rowMax = math::FmaOp::create(b, rawMax, scoreScale, bias);
           Value runningMax = k.fmax(carried[r], rowMax);
           // All scores so far -inf: subtract 0 rather than produce NaN.
           Value base =
               k.select(arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
                                              runningMax, negInf),
                        zero, runningMax);
+          Value shift = k.fsub(bias, base);
           for (int64_t j = 0; j < 8; ++j)
             for (int64_t e = 0; e < 2; ++e) {
               Value &score = scores[j][2 * r + e];
-              score = math::Exp2Op::create(b, k.fsub(score, base));
+              score = math::Exp2Op::create(
+                  b, math::FmaOp::create(b, score, scoreScale, shift));
             }
           correction.push_back(
               math::Exp2Op::create(b, k.fsub(carried[r], base)));
