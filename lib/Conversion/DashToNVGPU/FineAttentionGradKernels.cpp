@@ -15,7 +15,10 @@
 //   stores its keys' dK and dV; otherwise the CTAs of a key add them
 //   atomically.
 // Both recompute P from the forward's LSE and prefetch the next tile with
-// cp.async while computing the current one.
+// cp.async while computing the current one. With warpgroup mma (sm_90a)
+// the dQ kernel's tiles are swizzled, its products are wgmma on
+// shared-memory descriptors, and dS goes through a swizzled 64 x 64 shared
+// tile to be the A operand of dQ += dS K.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,14 +40,58 @@ constexpr int64_t kQueryChunk = 32;
 
 class GradEmitter : protected TileEmitter {
 public:
-  GradEmitter(ImplicitLocOpBuilder &b, const FineAttentionGradOperands &o)
-      : TileEmitter(b, o.query), o(o), packing(o.query, o.logPrior) {
+  GradEmitter(ImplicitLocOpBuilder &b, const FineAttentionGradOperands &o,
+              bool warpgroup)
+      : TileEmitter(b, o.query,
+                    warpgroup ? TileLayout::Swizzled : TileLayout::Padded),
+        o(o), packing(o.query, o.logPrior), warpgroup(warpgroup) {
     kvHeads = cast<MemRefType>(o.key.getType()).getDimSize(1);
     blocks = cast<MemRefType>(o.logPrior.getType()).getDimSize(3);
     kSteps = headDim / 16;
   }
 
 protected:
+  /// Bytes after the tiles that the staging tile of warpgroup mma takes.
+  int64_t stagingBytes() const {
+    return warpgroup ? kTileRows * kTileRows * 2 : 0;
+  }
+
+  /// acc = A B^T for the 64 x D tile in `aSlot` and rows `first ..
+  /// first + 8 acc.size()` of the 64 x D tile in `bSlot`.
+  void productTransposed(Accumulators &acc, Value aSlot, Value bSlot,
+                         int64_t first) {
+    if (!warpgroup) {
+      mmaTransposedB(
+          acc, [&](int64_t s) { return aOperand(aSlot, s * 16); }, bSlot, first,
+          kSteps);
+      return;
+    }
+    Value aBytes = k.mul(aSlot, tileBytes);
+    Value bBytes = k.mul(bSlot, tileBytes);
+    SmallVector<KernelBuilder::WarpgroupOperands> steps;
+    for (int64_t s = 0; s < kSteps; ++s)
+      steps.push_back({kMajorStep(aBytes, s), kMajorStep(bBytes, s, first)});
+    warpgroupMma(acc, steps, /*bMnMajor=*/false, /*accumulate=*/false);
+  }
+
+  /// Warpgroup mma: `chunk` as 16-bit columns `first ..` of the staging
+  /// tile (an A operand).
+  void stage(ArrayRef<Value> pairs, int64_t first) {
+    storeSwizzled(pairs, k.idx(afterTiles()), first);
+  }
+  /// Warpgroup mma: acc += staged B for the 64 x D tile in `bSlot`, once
+  /// every thread has staged its part.
+  void addStagedProduct(Accumulators &acc, Value bSlot) {
+    k.asyncProxyFence();
+    gpu::BarrierOp::create(b);
+    Value staging = k.idx(afterTiles());
+    Value bBytes = k.mul(bSlot, tileBytes);
+    SmallVector<KernelBuilder::WarpgroupOperands> steps;
+    for (int64_t s = 0; s < kTileRows / 16; ++s)
+      steps.push_back({kMajorStep(staging, s), mnMajorStep(bBytes, s)});
+    warpgroupMma(acc, steps, /*bMnMajor=*/true, /*accumulate=*/true);
+  }
+
   /// p = exp2(s log2(e) scale + bias) unless `masked`, and
   /// dS = p (dp - delta), in place of s and dp.
   void probabilityAndGradient(Value &score, Value &dProb, Value bias,
@@ -65,6 +112,7 @@ protected:
 
   const FineAttentionGradOperands &o;
   TilePacking packing;
+  bool warpgroup;
   int64_t kvHeads, blocks, kSteps;
 };
 
@@ -74,7 +122,8 @@ protected:
 
 class QueryGradEmitter : GradEmitter {
 public:
-  using GradEmitter::GradEmitter;
+  QueryGradEmitter(ImplicitLocOpBuilder &b, const FineAttentionGradOperands &o)
+      : GradEmitter(b, o, o.warpgroupMma) {}
   void emit();
 
 private:
@@ -121,10 +170,11 @@ void QueryGradEmitter::computeDeltas(const TileRows &tileRows, Value deltas) {
 
 void QueryGradEmitter::emit() {
   OpBuilder::InsertionGuard guard(b);
-  // Slots: Q, dO, K (2 buffers), V (2 buffers); then Delta of the rows.
+  // Slots: Q, dO, K (2 buffers), V (2 buffers); then the staging tile of
+  // warpgroup mma and Delta of the rows.
   beginKernel("dash_sparse_attention_grad_query",
               {packing.tiles, packing.chunks * kvHeads, batch},
-              /*tiles=*/6, /*extraBytes=*/kTileRows * 4);
+              /*tiles=*/6, /*extraBytes=*/stagingBytes() + kTileRows * 4);
   Value queryTile = k.blockId(gpu::Dimension::x);
   TileRows tileRows =
       packedRows(packing, queryTile, k.blockId(gpu::Dimension::y), kvHead);
@@ -143,7 +193,7 @@ void QueryGradEmitter::emit() {
   copyRows(o.outputGrad, tileRows, tile(1), tokens);
   copyBlock(listedBlock(k.idx(0)), k.idx(0), tokens);
   Value pending = commit(tokens);
-  Value deltas = sharedFloats(k.idx(0), kTileRows);
+  Value deltas = sharedFloats(k.idx(stagingBytes()), kTileRows);
   computeDeltas(tileRows, deltas);
   waitAndSync(pending, 0);
 
@@ -158,10 +208,6 @@ void QueryGradEmitter::emit() {
         ValueRange{batchIndex, rowHeads[r], k.min(rows[r], k.idx(seqLen - 1))});
     lseLog2[r] = k.fmul(finiteLse(lse), k.f32(kLog2E));
   }
-  auto queryOperand = [&](int64_t s) { return aOperand(k.idx(0), s * 16); };
-  auto outputGradOperand = [&](int64_t s) {
-    return aOperand(k.idx(1), s * 16);
-  };
   Value negInf = k.f32(-std::numeric_limits<double>::infinity());
 
   SmallVector<Value> inits;
@@ -191,16 +237,18 @@ void QueryGradEmitter::emit() {
         }
         Accumulators queryGrad = unflatten(carried);
         Value keyBase = k.add(k.mul(block, kTileRows), pairColumn);
-        // Chunks of the block's keys bound the registers of S and dP.
-        for (int64_t chunk = 0; chunk < kTileRows / kKeyChunk; ++chunk) {
-          int64_t first = chunk * kKeyChunk;
+        // With mma.sync, chunks of the block's keys bound the registers of
+        // S and dP; warpgroup mma takes the whole block.
+        int64_t keyChunk = warpgroup ? kTileRows : kKeyChunk;
+        for (int64_t chunk = 0; chunk < kTileRows / keyChunk; ++chunk) {
+          int64_t first = chunk * keyChunk;
           // S = Q K^T and dP = dO V^T for the warp's 16 rows.
-          Accumulators scores = zeros(kKeyChunk / 8),
-                       dProbs = zeros(kKeyChunk / 8);
-          mmaTransposedB(scores, queryOperand, keys, first, kSteps);
-          mmaTransposedB(dProbs, outputGradOperand, values, first, kSteps);
+          Accumulators scores = zeros(keyChunk / 8),
+                       dProbs = zeros(keyChunk / 8);
+          productTransposed(scores, /*aSlot=*/k.idx(0), keys, first);
+          productTransposed(dProbs, /*aSlot=*/k.idx(1), values, first);
           for (int64_t r = 0; r < 2; ++r)
-            for (int64_t j = 0; j < kKeyChunk / 8; ++j)
+            for (int64_t j = 0; j < keyChunk / 8; ++j)
               for (int64_t e = 0; e < 2; ++e) {
                 Value masked = arith::CmpIOp::create(
                     b, arith::CmpIPredicate::ugt,
@@ -211,9 +259,14 @@ void QueryGradEmitter::emit() {
                 rowSum[r] = k.fadd(rowSum[r], dProbs[j][2 * r + e]);
               }
           // dQ += dS K.
-          mmaB(
-              queryGrad, [&](int64_t s) { return accumulatorsAsA(dProbs, s); },
-              keys, first, kKeyChunk / 16);
+          if (warpgroup) {
+            stage(narrowPairs(dProbs), first);
+            addStagedProduct(queryGrad, keys);
+          } else
+            mmaB(
+                queryGrad,
+                [&](int64_t s) { return accumulatorsAsA(dProbs, s); }, keys,
+                first, keyChunk / 16);
         }
 
         for (int64_t r = 0; r < 2; ++r) {
@@ -253,7 +306,12 @@ void QueryGradEmitter::emit() {
 
 class KeyValueGradEmitter : GradEmitter {
 public:
-  using GradEmitter::GradEmitter;
+  // mma.sync only: with warpgroup mma, its 128 f32 accumulators in runs of
+  // consecutive registers and the 64-bit operand descriptors of K and V
+  // (hoisted out of the loop by LLVM) spill at 255 registers.
+  KeyValueGradEmitter(ImplicitLocOpBuilder &b,
+                      const FineAttentionGradOperands &o)
+      : GradEmitter(b, o, /*warpgroup=*/false) {}
   void emit();
 
 private:
@@ -342,8 +400,6 @@ void KeyValueGradEmitter::emitSegment(Value begin, Value end) {
   waitAndSync(commit(tokens), 0);
 
   Value keyRows[2] = {k.add(keyBegin, laneRow[0]), k.add(keyBegin, laneRow[1])};
-  auto keyOperand = [&](int64_t s) { return aOperand(k.idx(0), s * 16); };
-  auto valueOperand = [&](int64_t s) { return aOperand(k.idx(1), s * 16); };
   int64_t outTiles = headDim / 8;
 
   SmallVector<Value> inits;
@@ -370,8 +426,8 @@ void KeyValueGradEmitter::emitSegment(Value begin, Value end) {
           int64_t first = chunk * kQueryChunk;
           Accumulators scores = zeros(kQueryChunk / 8),
                        dProbs = zeros(kQueryChunk / 8);
-          mmaTransposedB(scores, keyOperand, queries, first, kSteps);
-          mmaTransposedB(dProbs, valueOperand, outputGrads, first, kSteps);
+          productTransposed(scores, /*aSlot=*/k.idx(0), queries, first);
+          productTransposed(dProbs, /*aSlot=*/k.idx(1), outputGrads, first);
           for (int64_t j = 0; j < kQueryChunk / 8; ++j)
             for (int64_t e = 0; e < 2; ++e) {
               Value column = k.add(pairColumn, first + j * 8 + e);

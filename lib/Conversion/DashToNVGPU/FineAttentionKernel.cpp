@@ -60,10 +60,6 @@ private:
   /// out += P V of the stage's values, P (f32) in the layout of S.
   void addProbabilityValues(Accumulators &out, const Accumulators &p,
                             const Stage &stage);
-  /// The wgmma descriptor of the k-step `step` (16 columns) of a K-major
-  /// swizzled matrix at `byteOffset`.
-  Value kMajorStep(Value byteOffset, int64_t step);
-
   Value listedBlock(Value position) {
     return listEntry(o.lists, kvHead, queryTile, position, blocks - 1);
   }
@@ -80,17 +76,6 @@ private:
   Value kvHead, queryTile, numListed;
   SmallVector<SmallVector<Value>> queryFragments;
 };
-
-/// Bytes of one 64-column half of a swizzled tile, and of its 8-row groups.
-constexpr int64_t kSwizzledHalfBytes = kTileRows * 64 * 2;
-constexpr int64_t kSwizzledGroupBytes = 8 * 128;
-
-Value FineAttentionEmitter::kMajorStep(Value byteOffset, int64_t step) {
-  // Four 32-byte k-steps per 128-byte swizzled row, then the next half.
-  int64_t offset = step / 4 * kSwizzledHalfBytes + step % 4 * 32;
-  return matrixDescriptor(k.add(byteOffset, offset), /*leadingBytes=*/16,
-                          kSwizzledGroupBytes);
-}
 
 FineAttentionEmitter::Stage FineAttentionEmitter::beginStage(Value position) {
   Stage stage;
@@ -139,10 +124,8 @@ Accumulators FineAttentionEmitter::scores(const Stage &stage) {
   SmallVector<KernelBuilder::WarpgroupOperands> steps;
   for (int64_t s = 0; s < kSteps; ++s)
     steps.push_back({kMajorStep(queryBytes, s), kMajorStep(keyBytes, s)});
-  SmallVector<Value> flat;
-  flatten(acc, flat);
-  return unflatten(k.warpgroupMma(flat, steps, element, /*bMnMajor=*/false,
-                                  /*accumulate=*/false));
+  warpgroupMma(acc, steps, /*bMnMajor=*/false, /*accumulate=*/false);
+  return acc;
 }
 
 void FineAttentionEmitter::addProbabilityValues(Accumulators &out,
@@ -158,36 +141,19 @@ void FineAttentionEmitter::addProbabilityValues(Accumulators &out,
   // publishes this block's V (only the next block's K may stay in flight)
   // and frees the K slot for the next block's V.
   Value probabilityBytes = k.idx(afterTiles());
-  Value probabilities =
-      sharedView(element, {kTileRows, kTileRows}, probabilityBytes);
-  for (int64_t r = 0; r < 2; ++r)
-    for (int64_t j = 0; j < 8; ++j) {
-      auto [row, chunk] = tileIndices(laneRow[r], k.idx(j * 8));
-      Value pair = vector::FromElementsOp::create(
-          b, VectorType::get({2}, element),
-          ValueRange{arith::TruncFOp::create(b, element, p[j][2 * r]),
-                     arith::TruncFOp::create(b, element, p[j][2 * r + 1])});
-      vector::StoreOp::create(b, pair, probabilities,
-                              ValueRange{row, k.add(chunk, pairColumn)});
-    }
+  storeSwizzled(p, probabilityBytes, /*columnBase=*/0);
   waitAndSync(stage.keyCopy, 1);
   commitIf(stage.hasNext, [&](SmallVectorImpl<Value> &t) {
     copyRows(o.value, blockRows(listedBlock(stage.next)), tile(stage.keySlot),
              t);
   });
-  // V is [token][d]: MN-major for B, its 64-column halves kSwizzledHalfBytes
-  // apart, 16 tokens (two 8-row groups) a k-step.
+  // V is [token][d]: MN-major for B.
   Value valueBytes = k.mul(stage.valueSlot, tileBytes);
   SmallVector<KernelBuilder::WarpgroupOperands> steps;
   for (int64_t s = 0; s < 4; ++s)
     steps.push_back(
-        {kMajorStep(probabilityBytes, s),
-         matrixDescriptor(k.add(valueBytes, s * 2 * kSwizzledGroupBytes),
-                          kSwizzledHalfBytes, kSwizzledGroupBytes)});
-  SmallVector<Value> flat;
-  flatten(out, flat);
-  out = unflatten(k.warpgroupMma(flat, steps, element, /*bMnMajor=*/true,
-                                 /*accumulate=*/true));
+        {kMajorStep(probabilityBytes, s), mnMajorStep(valueBytes, s)});
+  warpgroupMma(out, steps, /*bMnMajor=*/true, /*accumulate=*/true);
 }
 
 void FineAttentionEmitter::emit() {

@@ -86,6 +86,8 @@ struct FineAttentionGradOperands {
   Value lists, counts, inverseLists, inverseCounts, delta;
   Value queryGrad, keyGrad, valueGrad, logPriorGrad;
   double scale;
+  /// Multiply with warpgroup mma (sm_90a) rather than mma.sync.
+  bool warpgroupMma = false;
 };
 
 /// Emits the gpu.launch of dQ (spec B1), Delta and the bias gradient (B2).

@@ -87,7 +87,8 @@ struct SparseAttentionKernelToNVGPU
 
 struct SparseAttentionGradKernelToNVGPU
     : OpRewritePattern<SparseAttentionGradKernelOp> {
-  using OpRewritePattern::OpRewritePattern;
+  SparseAttentionGradKernelToNVGPU(MLIRContext *context, bool warpgroupMma)
+      : OpRewritePattern(context), warpgroupMma(warpgroupMma) {}
 
   LogicalResult matchAndRewrite(SparseAttentionGradKernelOp op,
                                 PatternRewriter &rewriter) const override {
@@ -122,6 +123,7 @@ struct SparseAttentionGradKernelToNVGPU
     operands.logPriorGrad = op.getLogPriorGrad();
     operands.scale =
         resolveScale(op.getScaleAttr(), op.getQuery().getType().getDimSize(3));
+    operands.warpgroupMma = warpgroupMma;
     nvgpu_kernels::buildFillKernel(b, operands.logPriorGrad, 0.0);
     if (packing.keyValueGradAdds()) {
       nvgpu_kernels::buildFillKernel(b, operands.keyGrad, 0.0);
@@ -138,6 +140,8 @@ struct SparseAttentionGradKernelToNVGPU
     rewriter.eraseOp(op);
     return success();
   }
+
+  bool warpgroupMma;
 };
 
 struct RouterKernelToNVGPU : OpRewritePattern<RouterKernelOp> {
@@ -204,9 +208,11 @@ struct DashKernelsToNVGPUPass
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<SparseAttentionKernelToNVGPU>(&getContext(), warpgroupMma);
-    patterns.add<SparseAttentionGradKernelToNVGPU, RouterKernelToNVGPU,
-                 RouteLogitsGradKernelToNVGPU>(&getContext());
+    patterns
+        .add<SparseAttentionKernelToNVGPU, SparseAttentionGradKernelToNVGPU>(
+            &getContext(), warpgroupMma);
+    patterns.add<RouterKernelToNVGPU, RouteLogitsGradKernelToNVGPU>(
+        &getContext());
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };

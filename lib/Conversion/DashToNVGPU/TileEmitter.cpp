@@ -117,6 +117,54 @@ Value TileEmitter::matrixDescriptor(Value byteOffset, int64_t leadingBytes,
       arith::ConstantIntOp::create(b, i64, static_cast<int64_t>(fields)));
 }
 
+/// Bytes of one 64-column half of a swizzled tile, and of its 8-row groups.
+constexpr int64_t kSwizzledHalfBytes = kTileRows * kSwizzleRow * 2;
+constexpr int64_t kSwizzledGroupBytes = 8 * kSwizzleRow * 2;
+
+Value TileEmitter::kMajorStep(Value byteOffset, int64_t step, int64_t row) {
+  // Four 32-byte k-steps per 128-byte swizzled row, then the next half.
+  int64_t offset = step / 4 * kSwizzledHalfBytes + step % 4 * 32 +
+                   row / 8 * kSwizzledGroupBytes;
+  return matrixDescriptor(k.add(byteOffset, offset), /*leadingBytes=*/16,
+                          kSwizzledGroupBytes);
+}
+
+Value TileEmitter::mnMajorStep(Value byteOffset, int64_t step) {
+  // Two 8-row groups a k-step; N runs along a row, then on to the next half.
+  return matrixDescriptor(k.add(byteOffset, step * 2 * kSwizzledGroupBytes),
+                          kSwizzledHalfBytes, kSwizzledGroupBytes);
+}
+
+void TileEmitter::warpgroupMma(Accumulators &acc,
+                               ArrayRef<KernelBuilder::WarpgroupOperands> steps,
+                               bool bMnMajor, bool accumulate) {
+  SmallVector<Value> flat;
+  flatten(acc, flat);
+  acc = unflatten(k.warpgroupMma(flat, steps, element, bMnMajor, accumulate));
+}
+
+SmallVector<Value> TileEmitter::narrowPairs(const Accumulators &acc) {
+  SmallVector<Value> pairs;
+  for (const SmallVector<Value, 4> &group : acc)
+    for (int64_t r = 0; r < 2; ++r)
+      pairs.push_back(vector::FromElementsOp::create(
+          b, VectorType::get({2}, element),
+          ValueRange{arith::TruncFOp::create(b, element, group[2 * r]),
+                     arith::TruncFOp::create(b, element, group[2 * r + 1])}));
+  return pairs;
+}
+
+void TileEmitter::storeSwizzled(ArrayRef<Value> pairs, Value byteOffset,
+                                int64_t columnBase) {
+  Value view = sharedView(element, {kTileRows, kSwizzleRow}, byteOffset);
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    int64_t j = i / 2, r = i % 2;
+    auto [row, chunk] = tileIndices(laneRow[r], k.idx(columnBase + 8 * j));
+    vector::StoreOp::create(b, pairs[i], view,
+                            ValueRange{row, k.add(chunk, pairColumn)});
+  }
+}
+
 Value TileEmitter::headOf(const TileRows &rows, Value row) {
   if (rows.tokens == kTileRows)
     return rows.headBase;

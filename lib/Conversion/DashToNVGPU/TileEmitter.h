@@ -63,6 +63,29 @@ protected:
   /// tiles, with the given leading and stride byte offsets.
   Value matrixDescriptor(Value byteOffset, int64_t leadingBytes,
                          int64_t strideBytes);
+  /// The descriptor of k-step `step` (16 columns) of the swizzled tile at
+  /// `byteOffset` read K-major (rows are M or N), from row `row` (a
+  /// multiple of 8) on.
+  Value kMajorStep(Value byteOffset, int64_t step, int64_t row = 0);
+  /// The descriptor of k-step `step` (16 rows) of the swizzled tile at
+  /// `byteOffset` read MN-major (rows are K, columns N).
+  Value mnMajorStep(Value byteOffset, int64_t step);
+  /// acc (+)= sum_s A_s B_s by warpgroup mma (KernelBuilder::warpgroupMma).
+  void warpgroupMma(Accumulators &acc,
+                    ArrayRef<KernelBuilder::WarpgroupOperands> steps,
+                    bool bMnMajor, bool accumulate);
+  /// The lane's accumulators rounded to pairs of the 16-bit type: row r's
+  /// pair of 8-column group j at 2 j + r (one register each).
+  SmallVector<Value> narrowPairs(const Accumulators &acc);
+  /// Stores narrowPairs of a lane's accumulators as columns
+  /// `columnBase + 8 j ..` of the swizzled 64 x 64 tile at `byteOffset`
+  /// (an A operand of warpgroup mma).
+  void storeSwizzled(ArrayRef<Value> pairs, Value byteOffset,
+                     int64_t columnBase);
+  void storeSwizzled(const Accumulators &acc, Value byteOffset,
+                     int64_t columnBase) {
+    storeSwizzled(narrowPairs(acc), byteOffset, columnBase);
+  }
 
   /// What the rows of a tile hold: row r is token `tokenBase + r % tokens`
   /// of head `headBase + r / tokens` (TilePacking); a K or V block is 64

@@ -85,3 +85,45 @@ func.func @f16_d64(%q: memref<1x2x200x64xf16>, %k: memref<1x1x200x64xf16>,
       outs(%o, %lse : memref<1x2x200x64xf16>, memref<1x2x200xf32>) {block_size = 64}
   return
 }
+
+// -----
+
+// The gradient: the dQ kernel multiplies with wgmma (S = Q K^T and
+// dP = dO V^T over the whole block, m64n64k16; dS staged in a swizzled
+// 64 x 64 tile for dQ += dS K, m64n64k16 with K MN-major). Its shared memory:
+// 6 tiles of 64 x 64 bf16, the staging tile, Delta of the 64 rows and the
+// alignment slack: 6 * 8192 + 8192 + 256 + 1024 = 58624 bytes. The dK/dV
+// kernel stays on mma.sync (padded tiles, ldmatrix).
+// CHECK-LABEL: func.func @grad_bf16_d64
+// CHECK: gpu.launch {{.*}} dynamic_shared_memory_size %c58624_i32 module(@dash_sparse_attention_grad_query)
+// CHECK: scf.for
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <{{zero|one}}>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <{{zero|one}}>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK: math.exp2
+// CHECK-COUNT-8: vector.store {{.*}} : memref<64x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+// CHECK: nvvm.fence.proxy
+// CHECK-NEXT: gpu.barrier
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// CHECK: memref.atomic_rmw addf
+// CHECK: gpu.launch {{.*}} module(@dash_sparse_attention_grad_key_value)
+// CHECK-NOT: nvvm.wgmma
+// CHECK: nvgpu.ldmatrix
+// CHECK: nvvm.mma.sync
+func.func @grad_bf16_d64(%q: memref<1x4x200x64xbf16>, %k: memref<1x2x200x64xbf16>,
+                         %v: memref<1x2x200x64xbf16>, %p: memref<1x2x200x4xf32>,
+                         %o: memref<1x4x200x64xbf16>, %lse: memref<1x4x200xf32>,
+                         %do: memref<1x4x200x64xbf16>, %dq: memref<1x4x200x64xf32>,
+                         %dk: memref<1x2x200x64xf32>, %dv: memref<1x2x200x64xf32>,
+                         %dl: memref<1x2x200x4xf32>) {
+  dash.sparse_attention_grad_kernel
+      ins(%q, %k, %v, %p, %o, %lse, %do : memref<1x4x200x64xbf16>,
+          memref<1x2x200x64xbf16>, memref<1x2x200x64xbf16>,
+          memref<1x2x200x4xf32>, memref<1x4x200x64xbf16>,
+          memref<1x4x200xf32>, memref<1x4x200x64xbf16>)
+      outs(%dq, %dk, %dv, %dl : memref<1x4x200x64xf32>, memref<1x2x200x64xf32>,
+           memref<1x2x200x64xf32>, memref<1x2x200x4xf32>) {block_size = 64}
+  return
+}
