@@ -2,9 +2,11 @@
 # Kernel-level durations under Nsight Compute (same clock and cache control
 # for every kernel): Dash's fine-attention and block-list kernels at the
 # benchmark shapes and densities, and PyTorch SDPA's dense causal kernels
-# (flash and cuDNN) on the same card. Usage (GPU host, repo root, .gpu/
-# carried): bench/profile_kernels.sh [N ...]; writes $OUT/profile-*.csv and
-# prints a table.
+# (flash and cuDNN) on the same card. With BACKWARD=1 Dash's runs also
+# compile and run the gradient function (every kernel of the backward).
+# Usage (GPU host, repo root, .gpu/ carried): bench/profile_kernels.sh
+# [N ...]; SHAPES, GAMMAS and SDPA=0 (skip the peers) narrow it; writes
+# $OUT/profile-*.csv and prints a table.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 source "$here/scripts/gpu-env.sh"
@@ -14,13 +16,14 @@ metrics=gpu__time_duration.sum
 for n in $lengths; do
   for shape in ${SHAPES:-32,2 16,16}; do
     for gamma in ${GAMMAS:-0.01 4 16}; do
-      tag="dash-h${shape/,/-}-n$n-g$gamma"
+      tag="dash-h${shape/,/-}-n$n-g$gamma${BACKWARD:+-bwd}"
       "$ncu" --kernel-name regex:dash_ --metrics $metrics --csv \
         "$here/.gpu/bin/dash-run" --target cuda --attention "1,$shape,$n,128" \
         --dtype bf16 --block 64 --gamma "$gamma" --prior flat --no-check \
-        --repeat 1 >"$out/profile-$tag.csv" 2>&1
+        --repeat 1 ${BACKWARD:+--backward} >"$out/profile-$tag.csv" 2>&1
       echo "$tag rc=$? $(grep -o 'density [0-9.]*' "$out/profile-$tag.csv" | head -1)"
     done
+    [ "${SDPA:-1}" = 0 ] && continue
     tag="sdpa-h${shape/,/-}-n$n"
     "$ncu" --metrics $metrics --csv python3 "$here/bench/sdpa_kernels.py" \
       "$n" "${shape%,*}" "${shape#*,}" >"$out/profile-$tag.csv" 2>&1
