@@ -30,6 +30,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
+#include <tuple>
 
 namespace mlir::dash::nvgpu_kernels {
 namespace {
@@ -72,6 +73,18 @@ protected:
     for (int64_t s = 0; s < kSteps; ++s)
       steps.push_back({kMajorStep(aBytes, s), kMajorStep(bBytes, s, first)});
     warpgroupMma(acc, steps, /*bMnMajor=*/false, /*accumulate=*/false);
+  }
+
+  /// The two products of a chunk of `size` columns from `first` on: of
+  /// tile 0 (Q, or K) with the rows of `bSlot` (K, or Q), and of tile 1
+  /// (dO, or V) with those of `bGradSlot` (V, or dO): S and dP (or their
+  /// transposes).
+  std::pair<Accumulators, Accumulators>
+  chunkProducts(Value bSlot, Value bGradSlot, int64_t first, int64_t size) {
+    Accumulators scores = zeros(size / 8), dProbs = zeros(size / 8);
+    productTransposed(scores, /*aSlot=*/k.idx(0), bSlot, first);
+    productTransposed(dProbs, /*aSlot=*/k.idx(1), bGradSlot, first);
+    return {scores, dProbs};
   }
 
   /// Warpgroup mma: `chunk` as 16-bit columns `first ..` of the staging
@@ -243,10 +256,9 @@ void QueryGradEmitter::emit() {
         for (int64_t chunk = 0; chunk < kTileRows / keyChunk; ++chunk) {
           int64_t first = chunk * keyChunk;
           // S = Q K^T and dP = dO V^T for the warp's 16 rows.
-          Accumulators scores = zeros(keyChunk / 8),
-                       dProbs = zeros(keyChunk / 8);
-          productTransposed(scores, /*aSlot=*/k.idx(0), keys, first);
-          productTransposed(dProbs, /*aSlot=*/k.idx(1), values, first);
+          Accumulators scores, dProbs;
+          std::tie(scores, dProbs) =
+              chunkProducts(keys, values, first, keyChunk);
           for (int64_t r = 0; r < 2; ++r)
             for (int64_t j = 0; j < keyChunk / 8; ++j)
               for (int64_t e = 0; e < 2; ++e) {
@@ -424,10 +436,9 @@ void KeyValueGradEmitter::emitSegment(Value begin, Value end) {
         // Chunks of the tile's queries bound the registers of S^T and dP^T.
         for (int64_t chunk = 0; chunk < kTileRows / kQueryChunk; ++chunk) {
           int64_t first = chunk * kQueryChunk;
-          Accumulators scores = zeros(kQueryChunk / 8),
-                       dProbs = zeros(kQueryChunk / 8);
-          productTransposed(scores, /*aSlot=*/k.idx(0), queries, first);
-          productTransposed(dProbs, /*aSlot=*/k.idx(1), outputGrads, first);
+          Accumulators scores, dProbs;
+          std::tie(scores, dProbs) =
+              chunkProducts(queries, outputGrads, first, kQueryChunk);
           for (int64_t j = 0; j < kQueryChunk / 8; ++j)
             for (int64_t e = 0; e < 2; ++e) {
               Value column = k.add(pairColumn, first + j * 8 + e);
