@@ -9,11 +9,13 @@
 
 #include <dlfcn.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <mutex>
+#include <string>
 
 namespace {
 using CUresult = int;
@@ -115,6 +117,8 @@ Driver driver;
 std::mutex mutex;
 std::string loadError;
 bool loaded = false;
+/// What the memory pool keeps after a synchronisation, in bytes.
+uint64_t poolRetainBytes = std::numeric_limits<uint64_t>::max();
 std::string firstError;
 
 /// "<call> failed: <NAME> (<description>)".
@@ -162,6 +166,26 @@ bool recordMissingDriver(const char *call) {
 
 namespace dash::cuda {
 
+/// Reads DASH_CUDA_POOL_RETAIN_BYTES (decimal bytes; unset: no cap) into
+/// poolRetainBytes, or returns why it cannot: a typo must not silently
+/// become a cap of 0 or of everything.
+static std::string readPoolRetainBytes() {
+  const char *value = std::getenv("DASH_CUDA_POOL_RETAIN_BYTES");
+  if (!value)
+    return "";
+  std::string text(value);
+  bool digits = !text.empty() &&
+                text.find_first_not_of("0123456789") == std::string::npos;
+  errno = 0;
+  unsigned long long bytes = digits ? std::strtoull(value, nullptr, 10) : 0;
+  if (!digits || errno == ERANGE)
+    return "DASH_CUDA_POOL_RETAIN_BYTES must be a number of bytes (decimal "
+           "digits below 2^64), got '" +
+           text + "'";
+  poolRetainBytes = bytes;
+  return "";
+}
+
 /// The generated code allocates and frees its temporaries (some of them GiB)
 /// on every call; cuMemAlloc and cuMemFree map and unmap them each time and
 /// cuMemFree synchronises. The default memory pool keeps freed memory for
@@ -180,9 +204,7 @@ static void usePoolIfSupported(void *library) {
       !supported ||
       driver.cuDeviceGetDefaultMemPool(&pool, driver.device) != kSuccess)
     return;
-  uint64_t retain = std::numeric_limits<uint64_t>::max();
-  if (const char *value = std::getenv("DASH_CUDA_POOL_RETAIN_BYTES"))
-    retain = std::strtoull(value, nullptr, 10);
+  uint64_t retain = poolRetainBytes;
   driver.pooled =
       driver.cuMemPoolSetAttribute(pool, kMemPoolAttributeReleaseThreshold,
                                    &retain) == kSuccess;
@@ -192,6 +214,9 @@ std::string initialize(int ordinal) {
   std::lock_guard<std::mutex> lock(mutex);
   if (loaded)
     return "";
+  if (!loadError.empty())
+    return loadError;
+  loadError = readPoolRetainBytes();
   if (!loadError.empty())
     return loadError;
   // libcuda.so.1 is what driver-only hosts ship (libcuda.so is a dev link).
