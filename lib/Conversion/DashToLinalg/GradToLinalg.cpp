@@ -33,12 +33,23 @@ Value multiplyAdd(ImplicitLocOpBuilder &b, Value acc, Value x, Value y, Type ct,
 /// `rows`), or 0 to reduce in one stage. The generic GPU lowering runs each
 /// output element's reduction in one thread, so a reduction over many rows
 /// into few outputs (dK/dV, dKbar at long N) leaves the GPU idle; summing
-/// chunks first multiplies the threads by the number of chunks.
+/// chunks first multiplies the threads by the number of chunks. The partial
+/// sums take chunks times the output's memory, so there are at most
+/// kMaxChunks of them: 16 x 4099 rows take 16 chunks of 4099, not 4099 of
+/// 16.
 int64_t reductionChunk(int64_t group, int64_t rows) {
-  constexpr int64_t kLongReduction = 4096, kMaxChunk = 256, kMinChunk = 16;
+  constexpr int64_t kLongReduction = 4096, kMaxChunk = 256, kMinChunk = 16,
+                    kMaxChunks = 256;
   if (group * rows <= kLongReduction)
     return 0;
-  for (int64_t chunk = kMaxChunk; chunk >= kMinChunk; --chunk)
+  int64_t smallest = std::max(kMinChunk, (rows + kMaxChunks - 1) / kMaxChunks);
+  // The largest chunk up to kMaxChunk, else the smallest above it that still
+  // leaves two chunks.
+  for (int64_t chunk = kMaxChunk; chunk >= smallest; --chunk)
+    if (rows % chunk == 0)
+      return chunk;
+  for (int64_t chunk = std::max(smallest, kMaxChunk + 1); chunk <= rows / 2;
+       ++chunk)
     if (rows % chunk == 0)
       return chunk;
   return 0;

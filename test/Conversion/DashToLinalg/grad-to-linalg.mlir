@@ -258,6 +258,19 @@ func.func @route_logits_grad_long(%q: tensor<1x4x4096x4xf32>, %kbar: tensor<1x2x
 
 // -----
 
+// The partial sums take as much memory per chunk as the output, so there
+// are at most 256 chunks: N = 16 * 4099 rows go in 16 chunks of 4099 (not
+// 4099 chunks of 16).
+// CHECK-LABEL: func @route_logits_grad_few_chunks
+// CHECK: tensor.expand_shape %{{.*}} output_shape [1, 1, 2, 16, 4099, 4099] : tensor<1x1x2x65584x4099xf32> into tensor<1x1x2x16x4099x4099xf32>
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x1x16x4099x4xf32>)
+func.func @route_logits_grad_few_chunks(%q: tensor<1x2x65584x4xf32>, %kbar: tensor<1x1x4099x4xf32>, %dz: tensor<1x2x65584x4099xf32>, %dqi: tensor<1x2x65584x4xf32>, %dkbari: tensor<1x1x4099x4xf32>) -> tensor<1x1x4099x4xf32> {
+  %dq, %dkbar = dash.route_logits_grad ins(%q, %kbar, %dz : tensor<1x2x65584x4xf32>, tensor<1x1x4099x4xf32>, tensor<1x2x65584x4099xf32>) outs(%dqi, %dkbari : tensor<1x2x65584x4xf32>, tensor<1x1x4099x4xf32>) {block_size = 16}
+  return %dkbar : tensor<1x1x4099x4xf32>
+}
+
+// -----
+
 // Mean pooling: dK_t = dKbar_c / Bk for the tokens of the complete blocks
 // (1/16), then the tokens of the partial last block (N = 40 = 2 * 16 + 8)
 // are padded with zeros.
