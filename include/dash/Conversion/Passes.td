@@ -158,8 +158,11 @@ def DashKernelsToNVGPU : Pass<"dash-kernels-to-nvgpu", "::mlir::func::FuncOp"> {
       diagonal block. With `warpgroup-mma` (sm_90a only), the tiles are
       stored 128-byte swizzled instead and both products are
       `nvvm.wgmma.mma_async` (m64n64k16 and m64nDk16) on shared-memory
-      descriptors: Q stays in shared memory, and P goes there as 16-bit
-      values before `P V`.
+      descriptors: Q stays in shared memory, K and V share a ring of three
+      slots (the next block's K arrives while this block is computed, its V
+      once this block's K is free), and P goes to shared memory as 16-bit
+      values before `P V`. The option also builds the dQ kernel (below) on
+      warpgroup mma, with dS staged in shared memory.
 
     The kernels compute what the linalg lowering of `dash.sparse_attention`
     computes, with one difference: a NaN or inf in V of a selected block
@@ -201,7 +204,8 @@ def DashKernelsToNVGPU : Pass<"dash-kernels-to-nvgpu", "::mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"warpgroupMma", "warpgroup-mma", "bool", /*default=*/"false",
-           "Build the fine attention with warpgroup mma (sm_90a)">,
+           "Build the fine attention and its dQ kernel with warpgroup mma "
+           "(sm_90a)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",

@@ -87,13 +87,14 @@ protected:
     return {scores, dProbs};
   }
 
-  /// Warpgroup mma: `chunk` as 16-bit columns `first ..` of the staging
-  /// tile (an A operand).
+  /// Warpgroup mma: the narrowPairs `pairs` of a chunk as 16-bit columns
+  /// `first ..` of the staging tile (an A operand).
   void stage(ArrayRef<Value> pairs, int64_t first) {
     storeSwizzled(pairs, k.idx(afterTiles()), first);
   }
-  /// Warpgroup mma: acc += staged B for the 64 x D tile in `bSlot`, once
-  /// every thread has staged its part.
+  /// Warpgroup mma: acc += staged B for the 64 x D tile in `bSlot`, over all
+  /// 64 columns of the staging tile (the caller stages every one of them),
+  /// once every thread has staged its part.
   void addStagedProduct(Accumulators &acc, Value bSlot) {
     k.asyncProxyFence();
     gpu::BarrierOp::create(b);

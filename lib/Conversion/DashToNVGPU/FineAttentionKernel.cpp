@@ -9,8 +9,9 @@
 // - mma.sync (sm_80 on): padded tiles read by ldmatrix, two buffers each for
 //   K and V, the second K buffer holding the Q tile until Q is in
 //   registers, P from the scores to the P V product in registers
-//   (TileEmitter.h). At 4 tiles (68 KiB for D = 128) three CTAs fit an SM,
-//   and the kernel asks ptxas for registers to match (168 a thread).
+//   (TileEmitter.h). At 4 tiles (68 KiB for D = 128) three CTAs fit an sm_90
+//   SM (two an sm_80 one), and the kernel asks ptxas for registers to match
+//   (dash-kernel-occupancy).
 // - warpgroup mma (sm_90a): swizzled tiles that wgmma reads from shared
 //   memory through descriptors: Q, a ring of three slots for K and V (the
 //   next block's K is copied while this block is computed, its V once this
@@ -142,6 +143,7 @@ void FineAttentionEmitter::addProbabilityValues(Accumulators &out,
   // and frees the K slot for the next block's V.
   Value probabilityBytes = k.idx(afterTiles());
   storeSwizzled(p, probabilityBytes, /*columnBase=*/0);
+  // At most one group (the next K) in flight: this block's V has arrived.
   waitAndSync(stage.keyCopy, 1);
   commitIf(stage.hasNext, [&](SmallVectorImpl<Value> &t) {
     copyRows(o.value, blockRows(listedBlock(stage.next)), tile(stage.keySlot),

@@ -260,6 +260,7 @@ Value TileEmitter::listEntry(Value lists, Value head, Value owner,
 SmallVector<Value> TileEmitter::loadMatrices(Value slot, Value laneOffset,
                                              int64_t row, int64_t column,
                                              bool transpose) {
+  assert(layout == TileLayout::Padded && "ldmatrix reads padded tiles");
   auto type = MemRefType::get({kTileRows, rowStride}, element, AffineMap(),
                               workgroup(b.getContext()));
   Value view = memref::ViewOp::create(
@@ -327,6 +328,7 @@ TileEmitter::aOperandOf(function_ref<Value(Value, Value)> elementAt) {
 
 void TileEmitter::stageTile(Value slot,
                             function_ref<Value(Value, Value)> rowsAt) {
+  assert(layout == TileLayout::Padded && "stageTile writes padded tiles");
   int64_t vectorsPerRow = headDim / 8;
   Value dst = tile(slot);
   for (int64_t i = 0; i < kTileRows * vectorsPerRow / kThreads; ++i) {

@@ -89,6 +89,15 @@ func.func @attention_scale(%q: tensor<1x8x256x64xf32>, %k: tensor<1x2x256x64xf32
 
 // -----
 
+// A scale that float32 kernels would turn into 0.
+func.func @attention_scale_tiny(%q: tensor<1x8x256x64xf32>, %k: tensor<1x2x256x64xf32>, %v: tensor<1x2x256x64xf32>) -> tensor<1x8x256x64xf32> {
+  // expected-error @+1 {{'dash.attention' op scale must be a normal float32 at most 2^127 (1.2e-38 to 1.7e38), got 1e-50}}
+  %o = dash.attention %q, %k, %v {scale = 1.0e-50 : f64} : tensor<1x8x256x64xf32>, tensor<1x2x256x64xf32>, tensor<1x2x256x64xf32> -> tensor<1x8x256x64xf32>
+  return %o : tensor<1x8x256x64xf32>
+}
+
+// -----
+
 func.func @attention_local_blocks(%q: tensor<1x8x256x64xf32>, %k: tensor<1x2x256x64xf32>, %v: tensor<1x2x256x64xf32>) -> tensor<1x8x256x64xf32> {
   // expected-error @+1 {{'dash.attention' op local_blocks must be >= 0, got -1}}
   %o = dash.attention %q, %k, %v {local_blocks = -1} : tensor<1x8x256x64xf32>, tensor<1x2x256x64xf32>, tensor<1x2x256x64xf32> -> tensor<1x8x256x64xf32>

@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::dash;
@@ -179,8 +180,16 @@ ShapeChecker &checkScale(ShapeChecker &c, FloatAttr scale) {
   if (!scale)
     return c;
   double value = scale.getValueAsDouble();
-  return c.require(isFinite(value) && value > 0.0,
-                   "scale must be finite and > 0, got " + str(value));
+  // The GPU kernels scale in float32 (times log2(e) in the fine attention):
+  // a scale that is 0 or inf there would make every score NaN.
+  return c
+      .require(isFinite(value) && value > 0.0,
+               "scale must be finite and > 0, got " + str(value))
+      .require(value >= std::numeric_limits<float>::min() &&
+                   value <= std::numeric_limits<float>::max() / 2,
+               "scale must be a normal float32 at most 2^127 (1.2e-38 to "
+               "1.7e38), got " +
+                   str(value));
 }
 
 /// Called once D is bound: the default scale 1/sqrt(D) is infinite for
