@@ -117,8 +117,6 @@ Driver driver;
 std::mutex mutex;
 std::string loadError;
 bool loaded = false;
-/// What the memory pool keeps after a synchronisation, in bytes.
-uint64_t poolRetainBytes = std::numeric_limits<uint64_t>::max();
 std::string firstError;
 
 /// "<call> failed: <NAME> (<description>)".
@@ -167,9 +165,10 @@ bool recordMissingDriver(const char *call) {
 namespace dash::cuda {
 
 /// Reads DASH_CUDA_POOL_RETAIN_BYTES (decimal bytes; unset: no cap) into
-/// poolRetainBytes, or returns why it cannot: a typo must not silently
-/// become a cap of 0 or of everything.
-static std::string readPoolRetainBytes() {
+/// `bytes`, or returns why it cannot: a typo must not silently become a cap
+/// of 0 or of everything.
+static std::string readPoolRetainBytes(uint64_t &bytes) {
+  bytes = std::numeric_limits<uint64_t>::max();
   const char *value = std::getenv("DASH_CUDA_POOL_RETAIN_BYTES");
   if (!value)
     return "";
@@ -177,12 +176,12 @@ static std::string readPoolRetainBytes() {
   bool digits = !text.empty() &&
                 text.find_first_not_of("0123456789") == std::string::npos;
   errno = 0;
-  unsigned long long bytes = digits ? std::strtoull(value, nullptr, 10) : 0;
+  unsigned long long parsed = digits ? std::strtoull(value, nullptr, 10) : 0;
   if (!digits || errno == ERANGE)
     return "DASH_CUDA_POOL_RETAIN_BYTES must be a number of bytes (decimal "
            "digits below 2^64), got '" +
            text + "'";
-  poolRetainBytes = bytes;
+  bytes = parsed;
   return "";
 }
 
@@ -190,7 +189,7 @@ static std::string readPoolRetainBytes() {
 /// on every call; cuMemAlloc and cuMemFree map and unmap them each time and
 /// cuMemFree synchronises. The default memory pool keeps freed memory for
 /// the next call instead, up to DASH_CUDA_POOL_RETAIN_BYTES (default: all).
-static void usePoolIfSupported(void *library) {
+static void usePoolIfSupported(void *library, uint64_t retain) {
 #define DASH_RESOLVE_OPTIONAL(name, ...)                                       \
   driver.name = reinterpret_cast<Driver::name##Type>(dlsym(library, #name));   \
   if (!driver.name)                                                            \
@@ -204,7 +203,6 @@ static void usePoolIfSupported(void *library) {
       !supported ||
       driver.cuDeviceGetDefaultMemPool(&pool, driver.device) != kSuccess)
     return;
-  uint64_t retain = poolRetainBytes;
   driver.pooled =
       driver.cuMemPoolSetAttribute(pool, kMemPoolAttributeReleaseThreshold,
                                    &retain) == kSuccess;
@@ -216,7 +214,8 @@ std::string initialize(int ordinal) {
     return "";
   if (!loadError.empty())
     return loadError;
-  loadError = readPoolRetainBytes();
+  uint64_t poolRetainBytes = 0;
+  loadError = readPoolRetainBytes(poolRetainBytes);
   if (!loadError.empty())
     return loadError;
   // libcuda.so.1 is what driver-only hosts ship (libcuda.so is a dev link).
@@ -248,7 +247,7 @@ std::string initialize(int ordinal) {
     loadError = error;
     return error;
   }
-  usePoolIfSupported(library);
+  usePoolIfSupported(library, poolRetainBytes);
   loaded = true;
   return "";
 }

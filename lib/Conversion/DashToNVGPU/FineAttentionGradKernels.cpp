@@ -42,10 +42,8 @@ constexpr int64_t kQueryChunk = 32;
 class GradEmitter : protected TileEmitter {
 public:
   GradEmitter(ImplicitLocOpBuilder &b, const FineAttentionGradOperands &o,
-              bool warpgroup)
-      : TileEmitter(b, o.query,
-                    warpgroup ? TileLayout::Swizzled : TileLayout::Padded),
-        o(o), packing(o.query, o.logPrior), warpgroup(warpgroup) {
+              TileLayout layout)
+      : TileEmitter(b, o.query, layout), o(o), packing(o.query, o.logPrior) {
     kvHeads = cast<MemRefType>(o.key.getType()).getDimSize(1);
     blocks = cast<MemRefType>(o.logPrior.getType()).getDimSize(3);
     kSteps = headDim / 16;
@@ -54,14 +52,14 @@ public:
 protected:
   /// Bytes after the tiles that the staging tile of warpgroup mma takes.
   int64_t stagingBytes() const {
-    return warpgroup ? kTileRows * kTileRows * 2 : 0;
+    return warpgroup() ? kTileRows * kTileRows * 2 : 0;
   }
 
   /// acc = A B^T for the 64 x D tile in `aSlot` and rows `first ..
   /// first + 8 acc.size()` of the 64 x D tile in `bSlot`.
   void productTransposed(Accumulators &acc, Value aSlot, Value bSlot,
                          int64_t first) {
-    if (!warpgroup) {
+    if (!warpgroup()) {
       mmaTransposedB(
           acc, [&](int64_t s) { return aOperand(aSlot, s * 16); }, bSlot, first,
           kSteps);
@@ -87,23 +85,16 @@ protected:
     return {scores, dProbs};
   }
 
-  /// Warpgroup mma: the narrowPairs `pairs` of a chunk as 16-bit columns
-  /// `first ..` of the staging tile (an A operand).
-  void stage(ArrayRef<Value> pairs, int64_t first) {
-    storeSwizzled(pairs, k.idx(afterTiles()), first);
-  }
-  /// Warpgroup mma: acc += staged B for the 64 x D tile in `bSlot`, over all
-  /// 64 columns of the staging tile (the caller stages every one of them),
-  /// once every thread has staged its part.
-  void addStagedProduct(Accumulators &acc, Value bSlot) {
+  /// Warpgroup mma: acc += A B for the accumulators `a` of a whole 64-key
+  /// block (staged in shared memory after the tiles) and the 64 x D tile in
+  /// `bSlot`.
+  void addProductThroughStaging(Accumulators &acc, const Accumulators &a,
+                                Value bSlot) {
+    Value staging = k.idx(afterTiles());
+    storeSwizzled(a, staging);
     k.asyncProxyFence();
     gpu::BarrierOp::create(b);
-    Value staging = k.idx(afterTiles());
-    Value bBytes = k.mul(bSlot, tileBytes);
-    SmallVector<KernelBuilder::WarpgroupOperands> steps;
-    for (int64_t s = 0; s < kTileRows / 16; ++s)
-      steps.push_back({kMajorStep(staging, s), mnMajorStep(bBytes, s)});
-    warpgroupMma(acc, steps, /*bMnMajor=*/true, /*accumulate=*/true);
+    addStagedProduct(acc, staging, k.mul(bSlot, tileBytes));
   }
 
   /// p = exp2(s log2(e) scale + bias) unless `masked`, and
@@ -126,7 +117,6 @@ protected:
 
   const FineAttentionGradOperands &o;
   TilePacking packing;
-  bool warpgroup;
   int64_t kvHeads, blocks, kSteps;
 };
 
@@ -137,7 +127,8 @@ protected:
 class QueryGradEmitter : GradEmitter {
 public:
   QueryGradEmitter(ImplicitLocOpBuilder &b, const FineAttentionGradOperands &o)
-      : GradEmitter(b, o, o.warpgroupMma) {}
+      : GradEmitter(
+            b, o, o.warpgroupMma ? TileLayout::Swizzled : TileLayout::Padded) {}
   void emit();
 
 private:
@@ -253,7 +244,7 @@ void QueryGradEmitter::emit() {
         Value keyBase = k.add(k.mul(block, kTileRows), pairColumn);
         // With mma.sync, chunks of the block's keys bound the registers of
         // S and dP; warpgroup mma takes the whole block.
-        int64_t keyChunk = warpgroup ? kTileRows : kKeyChunk;
+        int64_t keyChunk = warpgroup() ? kTileRows : kKeyChunk;
         for (int64_t chunk = 0; chunk < kTileRows / keyChunk; ++chunk) {
           int64_t first = chunk * keyChunk;
           // S = Q K^T and dP = dO V^T for the warp's 16 rows.
@@ -272,10 +263,9 @@ void QueryGradEmitter::emit() {
                 rowSum[r] = k.fadd(rowSum[r], dProbs[j][2 * r + e]);
               }
           // dQ += dS K.
-          if (warpgroup) {
-            stage(narrowPairs(dProbs), first);
-            addStagedProduct(queryGrad, keys);
-          } else
+          if (warpgroup())
+            addProductThroughStaging(queryGrad, dProbs, keys);
+          else
             mmaB(
                 queryGrad,
                 [&](int64_t s) { return accumulatorsAsA(dProbs, s); }, keys,
@@ -324,7 +314,7 @@ public:
   // (hoisted out of the loop by LLVM) spill at 255 registers.
   KeyValueGradEmitter(ImplicitLocOpBuilder &b,
                       const FineAttentionGradOperands &o)
-      : GradEmitter(b, o, /*warpgroup=*/false) {}
+      : GradEmitter(b, o, TileLayout::Padded) {}
   void emit();
 
 private:

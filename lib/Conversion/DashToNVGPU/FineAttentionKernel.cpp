@@ -42,7 +42,7 @@ public:
   FineAttentionEmitter(ImplicitLocOpBuilder &b, const FineAttentionOperands &o)
       : TileEmitter(b, o.query,
                     o.warpgroupMma ? TileLayout::Swizzled : TileLayout::Padded),
-        o(o), packing(o.query, o.logPrior), warpgroup(o.warpgroupMma) {}
+        o(o), packing(o.query, o.logPrior) {}
 
   void emit();
 
@@ -68,7 +68,6 @@ private:
 
   const FineAttentionOperands &o;
   TilePacking packing;
-  bool warpgroup;
   /// mma.sync: K in slots 0, 1 (Q staged in 1), V in 2, 3. Warpgroup mma:
   /// Q in 0, then a ring of three slots (1 to 3) for the K and V of the
   /// current block and one more, then P.
@@ -82,7 +81,7 @@ FineAttentionEmitter::Stage FineAttentionEmitter::beginStage(Value position) {
   Stage stage;
   stage.next = k.add(position, 1);
   stage.hasNext = k.ult(stage.next, numListed);
-  if (!warpgroup) {
+  if (!warpgroup()) {
     Value buffer = k.rem(position, 2);
     Value nextBuffer = k.sub(k.idx(1), buffer);
     Value pending = commitIf(stage.hasNext, [&](SmallVectorImpl<Value> &t) {
@@ -114,7 +113,7 @@ FineAttentionEmitter::Stage FineAttentionEmitter::beginStage(Value position) {
 Accumulators FineAttentionEmitter::scores(const Stage &stage) {
   int64_t kSteps = headDim / 16;
   Accumulators acc = zeros(8);
-  if (!warpgroup) {
+  if (!warpgroup()) {
     mmaTransposedB(
         acc, [&](int64_t s) { return queryFragments[s]; }, stage.keySlot,
         /*nBase=*/0, kSteps);
@@ -132,7 +131,7 @@ Accumulators FineAttentionEmitter::scores(const Stage &stage) {
 void FineAttentionEmitter::addProbabilityValues(Accumulators &out,
                                                 const Accumulators &p,
                                                 const Stage &stage) {
-  if (!warpgroup) {
+  if (!warpgroup()) {
     mmaB(
         out, [&](int64_t s) { return accumulatorsAsA(p, s); }, stage.valueSlot,
         /*kBase=*/0, /*kSteps=*/4);
@@ -142,20 +141,14 @@ void FineAttentionEmitter::addProbabilityValues(Accumulators &out,
   // publishes this block's V (only the next block's K may stay in flight)
   // and frees the K slot for the next block's V.
   Value probabilityBytes = k.idx(afterTiles());
-  storeSwizzled(p, probabilityBytes, /*columnBase=*/0);
+  storeSwizzled(p, probabilityBytes);
   // At most one group (the next K) in flight: this block's V has arrived.
   waitAndSync(stage.keyCopy, 1);
   commitIf(stage.hasNext, [&](SmallVectorImpl<Value> &t) {
     copyRows(o.value, blockRows(listedBlock(stage.next)), tile(stage.keySlot),
              t);
   });
-  // V is [token][d]: MN-major for B.
-  Value valueBytes = k.mul(stage.valueSlot, tileBytes);
-  SmallVector<KernelBuilder::WarpgroupOperands> steps;
-  for (int64_t s = 0; s < 4; ++s)
-    steps.push_back(
-        {kMajorStep(probabilityBytes, s), mnMajorStep(valueBytes, s)});
-  warpgroupMma(out, steps, /*bMnMajor=*/true, /*accumulate=*/true);
+  addStagedProduct(out, probabilityBytes, k.mul(stage.valueSlot, tileBytes));
 }
 
 void FineAttentionEmitter::emit() {
@@ -163,11 +156,11 @@ void FineAttentionEmitter::emit() {
   int64_t kvHeads = priorType.getDimSize(1);
   blocks = priorType.getDimSize(3);
   OpBuilder::InsertionGuard guard(b);
-  querySlot = warpgroup ? 0 : 1;
+  querySlot = warpgroup() ? 0 : 1;
   beginKernel("dash_sparse_attention",
               {packing.tiles, packing.chunks * kvHeads, batch},
               /*tiles=*/4,
-              /*extraBytes=*/warpgroup ? kTileRows * kTileRows * 2 : 0,
+              /*extraBytes=*/warpgroup() ? kTileRows * kTileRows * 2 : 0,
               kFineAttentionCtasPerSM);
   queryTile = k.blockId(gpu::Dimension::x);
   TileRows tileRows =
@@ -182,9 +175,9 @@ void FineAttentionEmitter::emit() {
   SmallVector<Value> tokens;
   Value firstBlock = listedBlock(k.idx(0));
   copyRows(o.query, tileRows, tile(querySlot), tokens);
-  copyRows(o.key, blockRows(firstBlock), tile(warpgroup ? 1 : 0), tokens);
+  copyRows(o.key, blockRows(firstBlock), tile(warpgroup() ? 1 : 0), tokens);
   Value prologue;
-  if (warpgroup) {
+  if (warpgroup()) {
     commit(tokens);
     tokens.clear();
     copyRows(o.value, blockRows(firstBlock), tile(2), tokens);
@@ -221,9 +214,10 @@ void FineAttentionEmitter::emit() {
 
         // Keys after a row's token are masked; only a block that reaches
         // past the tile's first token can hold such keys.
-        Value keyBase = k.add(k.mul(block, kTileRows), pairColumn);
-        Value reachesPastTile = k.ult(
-            tileRows.tokenBase, k.add(k.mul(block, kTileRows), kTileRows - 1));
+        Value blockStart = k.mul(block, kTileRows);
+        Value keyBase = k.add(blockStart, pairColumn);
+        Value reachesPastTile =
+            k.ult(tileRows.tokenBase, k.add(blockStart, kTileRows - 1));
         SmallVector<Value> raw;
         flatten(scores, raw);
         SmallVector<Type> rawTypes(raw.size(), b.getF32Type());
@@ -300,7 +294,7 @@ void FineAttentionEmitter::emit() {
         return results;
       });
   // An empty list leaves the prologue's copies in flight.
-  if (warpgroup)
+  if (warpgroup())
     nvgpu::DeviceAsyncWaitOp::create(b, prologue, b.getI32IntegerAttr(0));
 
   // Epilogue: normalise, write O and the LSE of the rows inside N.

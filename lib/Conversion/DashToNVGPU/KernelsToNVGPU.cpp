@@ -48,10 +48,17 @@ private:
   SmallVector<Value> buffers;
 };
 
+/// A pattern whose kernels multiply with warpgroup mma when asked.
+template <typename Op> struct WarpgroupAwarePattern : OpRewritePattern<Op> {
+  WarpgroupAwarePattern(MLIRContext *context, bool warpgroupMma)
+      : OpRewritePattern<Op>(context), warpgroupMma(warpgroupMma) {}
+
+  bool warpgroupMma;
+};
+
 struct SparseAttentionKernelToNVGPU
-    : OpRewritePattern<SparseAttentionKernelOp> {
-  SparseAttentionKernelToNVGPU(MLIRContext *context, bool warpgroupMma)
-      : OpRewritePattern(context), warpgroupMma(warpgroupMma) {}
+    : WarpgroupAwarePattern<SparseAttentionKernelOp> {
+  using WarpgroupAwarePattern::WarpgroupAwarePattern;
 
   LogicalResult matchAndRewrite(SparseAttentionKernelOp op,
                                 PatternRewriter &rewriter) const override {
@@ -81,14 +88,11 @@ struct SparseAttentionKernelToNVGPU
     rewriter.eraseOp(op);
     return success();
   }
-
-  bool warpgroupMma;
 };
 
 struct SparseAttentionGradKernelToNVGPU
-    : OpRewritePattern<SparseAttentionGradKernelOp> {
-  SparseAttentionGradKernelToNVGPU(MLIRContext *context, bool warpgroupMma)
-      : OpRewritePattern(context), warpgroupMma(warpgroupMma) {}
+    : WarpgroupAwarePattern<SparseAttentionGradKernelOp> {
+  using WarpgroupAwarePattern::WarpgroupAwarePattern;
 
   LogicalResult matchAndRewrite(SparseAttentionGradKernelOp op,
                                 PatternRewriter &rewriter) const override {
@@ -140,8 +144,6 @@ struct SparseAttentionGradKernelToNVGPU
     rewriter.eraseOp(op);
     return success();
   }
-
-  bool warpgroupMma;
 };
 
 struct RouterKernelToNVGPU : OpRewritePattern<RouterKernelOp> {

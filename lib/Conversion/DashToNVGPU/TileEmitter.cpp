@@ -52,6 +52,7 @@ void TileEmitter::beginKernel(StringRef name, ArrayRef<int64_t> grid,
     tileBase = k.rem(
         k.sub(k.idx(kSwizzleAlignment), k.rem(address, kSwizzleAlignment)),
         kSwizzleAlignment);
+    tileAddress = k.add(address, tileBase);
   }
   if (minCtasPerSM)
     shared.getDefiningOp()->setAttr(kMinCtasPerSMAttrName,
@@ -104,9 +105,7 @@ Value TileEmitter::matrixDescriptor(Value byteOffset, int64_t leadingBytes,
                                     int64_t strideBytes) {
   // PTX's matrix descriptor: start address, leading and stride byte
   // offsets in 16-byte units (bits 0, 16, 32), 128-byte swizzle (bit 62).
-  Value address =
-      k.add(memref::ExtractAlignedPointerAsIndexOp::create(b, shared),
-            k.add(tileBase, byteOffset));
+  Value address = k.add(tileAddress, byteOffset);
   Type i64 = b.getI64Type();
   Value start =
       arith::IndexCastUIOp::create(b, i64, k.rem(k.div(address, 16), 1 << 14));
@@ -143,26 +142,26 @@ void TileEmitter::warpgroupMma(Accumulators &acc,
   acc = unflatten(k.warpgroupMma(flat, steps, element, bMnMajor, accumulate));
 }
 
-SmallVector<Value> TileEmitter::narrowPairs(const Accumulators &acc) {
-  SmallVector<Value> pairs;
-  for (const SmallVector<Value, 4> &group : acc)
-    for (int64_t r = 0; r < 2; ++r)
-      pairs.push_back(vector::FromElementsOp::create(
+void TileEmitter::storeSwizzled(const Accumulators &acc, Value byteOffset) {
+  Value view = sharedView(element, {kTileRows, kSwizzleRow}, byteOffset);
+  for (auto [j, group] : llvm::enumerate(acc))
+    for (int64_t r = 0; r < 2; ++r) {
+      Value pair = vector::FromElementsOp::create(
           b, VectorType::get({2}, element),
           ValueRange{arith::TruncFOp::create(b, element, group[2 * r]),
-                     arith::TruncFOp::create(b, element, group[2 * r + 1])}));
-  return pairs;
+                     arith::TruncFOp::create(b, element, group[2 * r + 1])});
+      auto [row, chunk] = tileIndices(laneRow[r], k.idx(8 * int64_t(j)));
+      vector::StoreOp::create(b, pair, view,
+                              ValueRange{row, k.add(chunk, pairColumn)});
+    }
 }
 
-void TileEmitter::storeSwizzled(ArrayRef<Value> pairs, Value byteOffset,
-                                int64_t columnBase) {
-  Value view = sharedView(element, {kTileRows, kSwizzleRow}, byteOffset);
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    int64_t j = i / 2, r = i % 2;
-    auto [row, chunk] = tileIndices(laneRow[r], k.idx(columnBase + 8 * j));
-    vector::StoreOp::create(b, pairs[i], view,
-                            ValueRange{row, k.add(chunk, pairColumn)});
-  }
+void TileEmitter::addStagedProduct(Accumulators &acc, Value aBytes,
+                                   Value bBytes) {
+  SmallVector<KernelBuilder::WarpgroupOperands> steps;
+  for (int64_t s = 0; s < kTileRows / 16; ++s)
+    steps.push_back({kMajorStep(aBytes, s), mnMajorStep(bBytes, s)});
+  warpgroupMma(acc, steps, /*bMnMajor=*/true, /*accumulate=*/true);
 }
 
 Value TileEmitter::headOf(const TileRows &rows, Value row) {

@@ -37,6 +37,9 @@ protected:
   TileEmitter(ImplicitLocOpBuilder &b, Value query,
               TileLayout layout = TileLayout::Padded);
 
+  /// Whether the tiles are laid out for (and multiplied by) warpgroup mma.
+  bool warpgroup() const { return layout == TileLayout::Swizzled; }
+
   /// Creates the gpu.launch of 128 threads with `tiles` shared tiles
   /// followed by `extraBytes` of f32 arrays, moves the insertion point into
   /// its body (the caller holds an insertion guard) and defines the lane
@@ -74,18 +77,14 @@ protected:
   void warpgroupMma(Accumulators &acc,
                     ArrayRef<KernelBuilder::WarpgroupOperands> steps,
                     bool bMnMajor, bool accumulate);
-  /// The lane's accumulators rounded to pairs of the 16-bit type: row r's
-  /// pair of 8-column group j at 2 j + r (one register each).
-  SmallVector<Value> narrowPairs(const Accumulators &acc);
-  /// Stores narrowPairs of a lane's accumulators as columns
-  /// `columnBase + 8 j ..` of the swizzled 64 x 64 tile at `byteOffset`
-  /// (an A operand of warpgroup mma).
-  void storeSwizzled(ArrayRef<Value> pairs, Value byteOffset,
-                     int64_t columnBase);
-  void storeSwizzled(const Accumulators &acc, Value byteOffset,
-                     int64_t columnBase) {
-    storeSwizzled(narrowPairs(acc), byteOffset, columnBase);
-  }
+  /// Stores the warp's 16 x 64 accumulators, rounded to the 16-bit type,
+  /// into the swizzled 64 x 64 tile at `byteOffset`: the A operand of
+  /// addStagedProduct once every thread has stored its part and passed a
+  /// proxy fence and a barrier.
+  void storeSwizzled(const Accumulators &acc, Value byteOffset);
+  /// acc += A B by warpgroup mma, A the 64 x 64 tile storeSwizzled at
+  /// `aBytes`, B the 64 x D tile at `bBytes` read MN-major (its rows are K).
+  void addStagedProduct(Accumulators &acc, Value aBytes, Value bBytes);
 
   /// What the rows of a tile hold: row r is token `tokenBase + r % tokens`
   /// of head `headBase + r / tokens` (TilePacking); a K or V block is 64
@@ -195,8 +194,9 @@ private:
   /// rows, of a [k][n] B tile (transposed load), of an [n][k] B tile.
   Value aLaneOffset, kMajorLaneOffset, nMajorLaneOffset;
   /// Where the tiles start in dynamic shared memory: 0 for padded tiles,
-  /// the first 1024-byte boundary for swizzled ones.
-  Value tileBase;
+  /// the first 1024-byte boundary for swizzled ones; and, for those, as an
+  /// address in the shared window (matrix descriptors).
+  Value tileBase, tileAddress;
 };
 
 } // namespace mlir::dash::nvgpu_kernels
