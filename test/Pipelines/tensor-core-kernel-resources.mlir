@@ -22,13 +22,16 @@
 // RUN: %ptxas -arch=sm_80 -v %t80.router.ptx -o %t80.router.cubin 2>&1 | FileCheck %s --check-prefix=ROUTER
 
 // The gradient kernels at D = 128 (dQ: 64 f32 accumulators a lane; dK/dV:
-// 128) likewise.
+// 128 with mma.sync; on sm_90a dK and dV are separate kernels of 64 each)
+// likewise.
 // RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_sparse_attention_grad_query > %t.dq.ptx
 // RUN: %ptxas -arch=sm_90a -v %t.dq.ptx -o %t.dq.cubin 2>&1 | FileCheck %s --check-prefix=DQ
 // RUN: python3 %S/Inputs/kernel_ptx.py %t80.mlir dash_sparse_attention_grad_query > %t80.dq.ptx
 // RUN: %ptxas -arch=sm_80 -v %t80.dq.ptx -o %t80.dq.cubin 2>&1 | FileCheck %s --check-prefix=DQ
-// RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_sparse_attention_grad_key_value > %t.dkv.ptx
-// RUN: %ptxas -arch=sm_90a -v %t.dkv.ptx -o %t.dkv.cubin 2>&1 | FileCheck %s --check-prefix=DKV
+// RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_sparse_attention_grad_key > %t.dk.ptx
+// RUN: %ptxas -arch=sm_90a -v %t.dk.ptx -o %t.dk.cubin 2>&1 | FileCheck %s --check-prefix=DK
+// RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_sparse_attention_grad_value > %t.dv.ptx
+// RUN: %ptxas -arch=sm_90a -v %t.dv.ptx -o %t.dv.cubin 2>&1 | FileCheck %s --check-prefix=DV
 // RUN: python3 %S/Inputs/kernel_ptx.py %t80.mlir dash_sparse_attention_grad_key_value > %t80.dkv.ptx
 // RUN: %ptxas -arch=sm_80 -v %t80.dkv.ptx -o %t80.dkv.cubin 2>&1 | FileCheck %s --check-prefix=DKV
 // And the routing-logit gradient's two products.
@@ -50,6 +53,10 @@
 // DQ: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // DKV: Compiling entry function 'dash_sparse_attention_grad_key_value'
 // DKV: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// DK: Compiling entry function 'dash_sparse_attention_grad_key'
+// DK: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// DV: Compiling entry function 'dash_sparse_attention_grad_value'
+// DV: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // RQ: Compiling entry function 'dash_route_logits_grad_query'
 // RQ: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // RS: Compiling entry function 'dash_route_logits_grad_summaries'

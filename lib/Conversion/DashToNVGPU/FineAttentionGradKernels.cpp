@@ -16,9 +16,10 @@
 //   atomically.
 // Both recompute P from the forward's LSE and prefetch the next tile with
 // cp.async while computing the current one. With warpgroup mma (sm_90a)
-// the dQ kernel's tiles are swizzled, its products are wgmma on
-// shared-memory descriptors, and dS goes through a swizzled 64 x 64 shared
-// tile to be the A operand of dQ += dS K.
+// the tiles are swizzled, the products are wgmma on shared-memory
+// descriptors, and dS (or P^T, dS^T) goes through a swizzled 64 x 64 shared
+// tile to be the A operand of dQ += dS K (dV += P^T dO, dK += dS^T Q); dV
+// and dK are then two kernels, each holding one accumulator set.
 //
 //===----------------------------------------------------------------------===//
 
@@ -97,14 +98,15 @@ protected:
     addStagedProduct(acc, staging, k.mul(bSlot, tileBytes));
   }
 
-  /// p = exp2(s log2(e) scale + bias) unless `masked`, and
-  /// dS = p (dp - delta), in place of s and dp.
-  void probabilityAndGradient(Value &score, Value &dProb, Value bias,
-                              Value delta, Value masked) {
+  /// p = exp2(s log2(e) scale + bias), or 0 where `masked`.
+  Value probability(Value score, Value bias, Value masked) {
     Value p = math::Exp2Op::create(
         b, math::FmaOp::create(b, score, k.f32(o.scale * kLog2E), bias));
-    score = k.select(masked, k.f32(0.0), p);
-    dProb = k.fmul(score, k.fsub(dProb, delta));
+    return k.select(masked, k.f32(0.0), p);
+  }
+  /// dS = p (dp - delta).
+  Value scoreGradient(Value probability, Value dProb, Value delta) {
+    return k.fmul(probability, k.fsub(dProb, delta));
   }
 
   /// A row without any key has lse = -inf and only -inf priors: 0 in its
@@ -257,9 +259,10 @@ void QueryGradEmitter::emit() {
                 Value masked = arith::CmpIOp::create(
                     b, arith::CmpIPredicate::ugt,
                     k.add(keyBase, first + j * 8 + e), rows[r]);
-                probabilityAndGradient(scores[j][2 * r + e],
-                                       dProbs[j][2 * r + e], bias[r],
-                                       deltaOf[r], masked);
+                Value &score = scores[j][2 * r + e];
+                score = probability(score, bias[r], masked);
+                dProbs[j][2 * r + e] =
+                    scoreGradient(score, dProbs[j][2 * r + e], deltaOf[r]);
                 rowSum[r] = k.fadd(rowSum[r], dProbs[j][2 * r + e]);
               }
           // dQ += dS K.
@@ -307,23 +310,41 @@ void QueryGradEmitter::emit() {
 // dK and dV
 //===----------------------------------------------------------------------===//
 
+/// What one dK/dV kernel computes. With mma.sync, both gradients (four
+/// products a tile). With warpgroup mma, one of them: both keep 128 f32
+/// accumulators in runs of consecutive registers, which with S^T, dP^T and
+/// the operand descriptors spill at 255 registers; apart, dV takes two
+/// products a tile and dK three.
+enum class KeyValueGrads { Both, Value, Key };
+
 class KeyValueGradEmitter : GradEmitter {
 public:
-  // mma.sync only: with warpgroup mma, its 128 f32 accumulators in runs of
-  // consecutive registers and the 64-bit operand descriptors of K and V
-  // (hoisted out of the loop by LLVM) spill at 255 registers.
   KeyValueGradEmitter(ImplicitLocOpBuilder &b,
-                      const FineAttentionGradOperands &o)
-      : GradEmitter(b, o, TileLayout::Padded) {}
+                      const FineAttentionGradOperands &o, KeyValueGrads grads)
+      : GradEmitter(b, o,
+                    grads == KeyValueGrads::Both ? TileLayout::Padded
+                                                 : TileLayout::Swizzled),
+        grads(grads) {
+    assert((grads == KeyValueGrads::Both) != o.warpgroupMma &&
+           "warpgroup mma computes dK and dV in separate kernels");
+  }
   void emit();
 
 private:
+  bool computesKeyGrad() const { return grads != KeyValueGrads::Value; }
+  bool computesValueGrad() const { return grads != KeyValueGrads::Key; }
+  /// Slots: K, then V where dK needs it (dP^T = V dO^T), then Q and dO in
+  /// two buffers each.
+  int64_t querySlot() const { return computesKeyGrad() ? 2 : 1; }
+  int64_t outputGradSlot() const { return querySlot() + 2; }
   /// Shared f32 arrays of buffer `buffer`: 0 the log-prior of the tile's
   /// rows for this block, 1 their LSE, 2 their Delta. One entry a thread
   /// (128), of which the first 64 are the rows.
   Value rowArray(Value buffer, int64_t which) {
-    return sharedFloats(k.mul(k.add(k.mul(buffer, 3), which), kThreads * 4),
-                        kThreads);
+    return sharedFloats(
+        k.add(k.mul(k.add(k.mul(buffer, 3), which), kThreads * 4),
+              stagingBytes()),
+        kThreads);
   }
   /// The rows of the tile at `position` of the block's inverse list.
   TileRows queryRowsAt(Value position) {
@@ -334,15 +355,33 @@ private:
   }
   void copyIteration(Value position, Value buffer,
                      SmallVectorImpl<Value> &tokens);
-  /// The CTA's work: K and V of the block, then its segment of the list.
+  /// The CTA's work: K (and V) of the block, then its segment of the list.
   void emitSegment(Value begin, Value end);
+  /// acc += A B over the `size` queries from `first` on: A the
+  /// accumulators `a` (keys x those queries), B the rows of the 64 x D
+  /// tile in `bSlot`.
+  void addProduct(Accumulators &acc, const Accumulators &a, Value bSlot,
+                  int64_t first, int64_t size);
   /// Stores or adds (TilePacking::keyValueGradAdds) the lane's row `r` of
   /// `acc` times `factor` to `dst[batch, kvHead, row, :]`.
   void writeRow(const Accumulators &acc, int64_t r, double factor, Value dst,
                 Value row);
 
+  KeyValueGrads grads;
   Value headBase, kvHead, block;
 };
+
+void KeyValueGradEmitter::addProduct(Accumulators &acc, const Accumulators &a,
+                                     Value bSlot, int64_t first, int64_t size) {
+  if (warpgroup()) {
+    assert(first == 0 && size == kTileRows && "warpgroup mma takes the tile");
+    addProductThroughStaging(acc, a, bSlot);
+    return;
+  }
+  mmaB(
+      acc, [&](int64_t s) { return accumulatorsAsA(a, s); }, bSlot, first,
+      size / 16);
+}
 
 void KeyValueGradEmitter::writeRow(const Accumulators &acc, int64_t r,
                                    double factor, Value dst, Value row) {
@@ -356,8 +395,9 @@ void KeyValueGradEmitter::writeRow(const Accumulators &acc, int64_t r,
 void KeyValueGradEmitter::copyIteration(Value position, Value buffer,
                                         SmallVectorImpl<Value> &tokens) {
   TileRows queryRows = queryRowsAt(position);
-  copyRows(o.query, queryRows, tile(k.add(buffer, 2)), tokens);
-  copyRows(o.outputGrad, queryRows, tile(k.add(buffer, 4)), tokens);
+  copyRows(o.query, queryRows, tile(k.add(buffer, querySlot())), tokens);
+  copyRows(o.outputGrad, queryRows, tile(k.add(buffer, outputGradSlot())),
+           tokens);
   Value row = k.rem(thread, kTileRows);
   Value token = tokenOf(queryRows, row), head = headOf(queryRows, row);
   Value inside = arith::AndIOp::create(b, k.ult(thread, k.idx(kTileRows)),
@@ -367,16 +407,22 @@ void KeyValueGradEmitter::copyIteration(Value position, Value buffer,
             rowArray(buffer, 0), thread, tokens);
   copyFloat(o.lse, {batchIndex, head, clamped}, inside, rowArray(buffer, 1),
             thread, tokens);
-  copyFloat(o.delta, {batchIndex, head, clamped}, inside, rowArray(buffer, 2),
-            thread, tokens);
+  if (computesKeyGrad())
+    copyFloat(o.delta, {batchIndex, head, clamped}, inside, rowArray(buffer, 2),
+              thread, tokens);
 }
 
 void KeyValueGradEmitter::emit() {
   OpBuilder::InsertionGuard guard(b);
-  // Slots: K, V, Q (2 buffers), dO (2 buffers); then the row arrays.
-  beginKernel("dash_sparse_attention_grad_key_value",
+  StringRef name =
+      grads == KeyValueGrads::Both  ? "dash_sparse_attention_grad_key_value"
+      : grads == KeyValueGrads::Key ? "dash_sparse_attention_grad_key"
+                                    : "dash_sparse_attention_grad_value";
+  // The tiles, the staging tile of warpgroup mma, the row arrays.
+  beginKernel(name,
               {blocks * packing.segments, packing.chunks * kvHeads, batch},
-              /*tiles=*/6, /*extraBytes=*/2 * 3 * kThreads * 4);
+              /*tiles=*/querySlot() + 4,
+              /*extraBytes=*/stagingBytes() + 2 * 3 * kThreads * 4);
   Value blockSegment = k.blockId(gpu::Dimension::x);
   block = k.div(blockSegment, packing.segments);
   headBase = packedRows(packing, k.idx(0), k.blockId(gpu::Dimension::y), kvHead)
@@ -398,15 +444,23 @@ void KeyValueGradEmitter::emit() {
 void KeyValueGradEmitter::emitSegment(Value begin, Value end) {
   Value keyBegin = k.mul(block, kTileRows);
   SmallVector<Value> tokens;
-  copyKeyValue(o.key, o.value, kvHead, block, tile(0), tile(1), tokens);
+  if (computesKeyGrad())
+    copyKeyValue(o.key, o.value, kvHead, block, tile(0), tile(1), tokens);
+  else
+    copyRows(o.key, {kvHead, keyBegin}, tile(0), tokens);
   copyIteration(begin, k.idx(0), tokens);
   waitAndSync(commit(tokens), 0);
 
   Value keyRows[2] = {k.add(keyBegin, laneRow[0]), k.add(keyBegin, laneRow[1])};
-  int64_t outTiles = headDim / 8;
+  // Loop-carried: dK, then dV, each of the ones computed.
+  int64_t gradCount = computesKeyGrad() + computesValueGrad();
+  int64_t gradValues = 4 * (headDim / 8);
+  // With mma.sync, chunks of the tile's queries bound the registers of S^T
+  // and dP^T; warpgroup mma takes the whole tile.
+  int64_t queryChunk = warpgroup() ? kTileRows : kQueryChunk;
 
   SmallVector<Value> inits;
-  flatten(zeros(2 * outTiles), inits);
+  flatten(zeros(gradCount * headDim / 8), inits);
   ValueRange finals = k.forLoop(
       begin, end, inits,
       [&](Value iteration, ValueRange carried) -> SmallVector<Value> {
@@ -418,19 +472,25 @@ void KeyValueGradEmitter::emitSegment(Value begin, Value end) {
                              }),
                     1);
         TileRows queryRows = queryRowsAt(iteration);
-        Value queries = k.add(buffer, 2), outputGrads = k.add(buffer, 4);
+        Value queries = k.add(buffer, querySlot()),
+              outputGrads = k.add(buffer, outputGradSlot());
         Value priors = rowArray(buffer, 0), lses = rowArray(buffer, 1),
               deltas = rowArray(buffer, 2);
-        Accumulators keyGrad = unflatten(carried.take_front(4 * outTiles));
-        Accumulators valueGrad = unflatten(carried.drop_front(4 * outTiles));
+        SmallVector<Accumulators, 2> sums;
+        for (int64_t g = 0; g < gradCount; ++g)
+          sums.push_back(unflatten(carried.slice(g * gradValues, gradValues)));
+        Accumulators &keyGrad = sums.front(), &valueGrad = sums.back();
 
-        // Chunks of the tile's queries bound the registers of S^T and dP^T.
-        for (int64_t chunk = 0; chunk < kTileRows / kQueryChunk; ++chunk) {
-          int64_t first = chunk * kQueryChunk;
-          Accumulators scores, dProbs;
-          std::tie(scores, dProbs) =
-              chunkProducts(queries, outputGrads, first, kQueryChunk);
-          for (int64_t j = 0; j < kQueryChunk / 8; ++j)
+        for (int64_t chunk = 0; chunk < kTileRows / queryChunk; ++chunk) {
+          int64_t first = chunk * queryChunk;
+          // S^T = K Q^T and, for dK, dP^T = V dO^T.
+          Accumulators scores = zeros(queryChunk / 8), dProbs;
+          productTransposed(scores, /*aSlot=*/k.idx(0), queries, first);
+          if (computesKeyGrad()) {
+            dProbs = zeros(queryChunk / 8);
+            productTransposed(dProbs, /*aSlot=*/k.idx(1), outputGrads, first);
+          }
+          for (int64_t j = 0; j < queryChunk / 8; ++j)
             for (int64_t e = 0; e < 2; ++e) {
               Value column = k.add(pairColumn, first + j * 8 + e);
               Value query = tokenOf(queryRows, column);
@@ -438,40 +498,44 @@ void KeyValueGradEmitter::emitSegment(Value begin, Value end) {
                   memref::LoadOp::create(b, priors, ValueRange{column});
               Value lse = finiteLse(
                   memref::LoadOp::create(b, lses, ValueRange{column}));
-              Value delta =
-                  memref::LoadOp::create(b, deltas, ValueRange{column});
               Value bias = k.fmul(k.fsub(prior, lse), k.f32(kLog2E));
               Value outside = arith::CmpIOp::create(
                   b, arith::CmpIPredicate::uge, query, k.idx(seqLen));
+              Value delta;
+              if (computesKeyGrad())
+                delta = memref::LoadOp::create(b, deltas, ValueRange{column});
               for (int64_t r = 0; r < 2; ++r) {
                 Value masked =
                     arith::OrIOp::create(b, outside, k.ult(query, keyRows[r]));
-                probabilityAndGradient(scores[j][2 * r + e],
-                                       dProbs[j][2 * r + e], bias, delta,
-                                       masked);
+                Value &score = scores[j][2 * r + e];
+                score = probability(score, bias, masked);
+                if (computesKeyGrad())
+                  dProbs[j][2 * r + e] =
+                      scoreGradient(score, dProbs[j][2 * r + e], delta);
               }
             }
           // dV += P^T dO and dK += dS^T Q over these queries.
-          mmaB(
-              valueGrad, [&](int64_t s) { return accumulatorsAsA(scores, s); },
-              outputGrads, first, kQueryChunk / 16);
-          mmaB(
-              keyGrad, [&](int64_t s) { return accumulatorsAsA(dProbs, s); },
-              queries, first, kQueryChunk / 16);
+          if (computesValueGrad())
+            addProduct(valueGrad, scores, outputGrads, first, queryChunk);
+          if (computesKeyGrad())
+            addProduct(keyGrad, dProbs, queries, first, queryChunk);
         }
         gpu::BarrierOp::create(b);
         SmallVector<Value> results;
-        flatten(keyGrad, results);
-        flatten(valueGrad, results);
+        for (const Accumulators &sum : sums)
+          flatten(sum, results);
         return results;
       });
 
-  Accumulators keyGrad = unflatten(finals.take_front(4 * outTiles));
-  Accumulators valueGrad = unflatten(finals.drop_front(4 * outTiles));
+  SmallVector<Accumulators, 2> sums;
+  for (int64_t g = 0; g < gradCount; ++g)
+    sums.push_back(unflatten(finals.slice(g * gradValues, gradValues)));
   for (int64_t r = 0; r < 2; ++r)
     k.ifThen(k.ult(keyRows[r], k.idx(seqLen)), [&] {
-      writeRow(keyGrad, r, o.scale, o.keyGrad, keyRows[r]);
-      writeRow(valueGrad, r, 1.0, o.valueGrad, keyRows[r]);
+      if (computesKeyGrad())
+        writeRow(sums.front(), r, o.scale, o.keyGrad, keyRows[r]);
+      if (computesValueGrad())
+        writeRow(sums.back(), r, 1.0, o.valueGrad, keyRows[r]);
     });
 }
 
@@ -484,7 +548,12 @@ void buildQueryGradKernel(ImplicitLocOpBuilder &b,
 
 void buildKeyValueGradKernel(ImplicitLocOpBuilder &b,
                              const FineAttentionGradOperands &operands) {
-  KeyValueGradEmitter(b, operands).emit();
+  if (!operands.warpgroupMma) {
+    KeyValueGradEmitter(b, operands, KeyValueGrads::Both).emit();
+    return;
+  }
+  KeyValueGradEmitter(b, operands, KeyValueGrads::Value).emit();
+  KeyValueGradEmitter(b, operands, KeyValueGrads::Key).emit();
 }
 
 } // namespace mlir::dash::nvgpu_kernels

@@ -1,4 +1,8 @@
 // RUN: dash-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(dash-kernels-to-nvgpu{warpgroup-mma=true}))" | FileCheck %s
+// Every kernel multiplies with wgmma: none is left on ldmatrix and mma.sync.
+// RUN: dash-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(dash-kernels-to-nvgpu{warpgroup-mma=true}))" | FileCheck %s --check-prefix=NOSYNC
+// NOSYNC-NOT: nvgpu.ldmatrix
+// NOSYNC-NOT: nvvm.mma.sync
 
 // With warpgroup-mma (sm_90a) the fine attention multiplies with wgmma on
 // shared-memory descriptors. Its shared memory: Q, a ring of three slots for
@@ -94,8 +98,8 @@ func.func @f16_d64(%q: memref<1x2x200x64xf16>, %k: memref<1x1x200x64xf16>,
 // dP = dO V^T over the whole block, m64n64k16; dS staged in a swizzled
 // 64 x 64 tile for dQ += dS K, m64n64k16 with K MN-major). Its shared memory:
 // 6 tiles of 64 x 64 bf16, the staging tile, Delta of the 64 rows and the
-// alignment slack: 6 * 8192 + 8192 + 256 + 1024 = 58624 bytes. The dK/dV
-// kernel stays on mma.sync (padded tiles, ldmatrix).
+// alignment slack: 6 * 8192 + 8192 + 256 + 1024 = 58624 bytes. dV and dK
+// are two kernels, each holding one 64 x D accumulator set.
 // CHECK-LABEL: func.func @grad_bf16_d64
 // CHECK: gpu.launch {{.*}} dynamic_shared_memory_size %c58624_i32 module(@dash_sparse_attention_grad_query)
 // CHECK: scf.for
@@ -120,10 +124,37 @@ func.func @f16_d64(%q: memref<1x2x200x64xf16>, %k: memref<1x1x200x64xf16>,
 // CHECK: memref.atomic_rmw addf
 // CHECK: gpu.barrier
 // CHECK: scf.yield
-// CHECK: gpu.launch {{.*}} module(@dash_sparse_attention_grad_key_value)
-// CHECK-NOT: nvvm.wgmma
-// CHECK: nvgpu.ldmatrix
-// CHECK: nvvm.mma.sync
+// dV: S^T = K Q^T (m64n64k16), P^T staged, dV += P^T dO with dO MN-major.
+// Shared memory: K, Q and dO (two buffers each), the staging tile, the row
+// arrays (3 x 128 f32, twice) and the slack: 5 * 8192 + 8192 + 3072 + 1024.
+// CHECK: gpu.launch {{.*}} dynamic_shared_memory_size %c53248_i32 module(@dash_sparse_attention_grad_value)
+// CHECK: scf.for
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-NEXT: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <zero>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK-COUNT-3: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK: math.exp2
+// CHECK: vector.store {{.*}} : memref<64x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+// CHECK: nvvm.fence.proxy
+// CHECK-NEXT: gpu.barrier
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// CHECK-NOT: nvvm.wgmma.mma_async
+// CHECK: gpu.barrier
+// CHECK: scf.yield
+// dK: S^T, dP^T = V dO^T, dS^T staged, dK += dS^T Q with Q MN-major; V
+// takes one more tile.
+// CHECK: gpu.launch {{.*}} dynamic_shared_memory_size %c61440_i32 module(@dash_sparse_attention_grad_key)
+// CHECK: scf.for
+// CHECK-COUNT-2: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <zero>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK: math.exp2
+// CHECK: vector.store {{.*}} : memref<64x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+// CHECK: nvvm.fence.proxy
+// CHECK-NEXT: gpu.barrier
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// CHECK-NOT: nvvm.wgmma.mma_async
+// CHECK: gpu.barrier
+// CHECK: scf.yield
 func.func @grad_bf16_d64(%q: memref<1x4x200x64xbf16>, %k: memref<1x2x200x64xbf16>,
                          %v: memref<1x2x200x64xbf16>, %p: memref<1x2x200x4xf32>,
                          %o: memref<1x4x200x64xbf16>, %lse: memref<1x4x200xf32>,
