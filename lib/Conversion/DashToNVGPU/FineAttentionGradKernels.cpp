@@ -57,32 +57,44 @@ protected:
   }
 
   /// acc = A B^T for the 64 x D tile in `aSlot` and rows `first ..
-  /// first + 8 acc.size()` of the 64 x D tile in `bSlot`.
+  /// first + 8 acc.size()` of the 64 x D tile in `bSlot`: with mma.sync, or
+  /// as a warpgroup mma product to issue.
   void productTransposed(Accumulators &acc, Value aSlot, Value bSlot,
                          int64_t first) {
-    if (!warpgroup()) {
-      mmaTransposedB(
-          acc, [&](int64_t s) { return aOperand(aSlot, s * 16); }, bSlot, first,
-          kSteps);
+    if (warpgroup()) {
+      warpgroupMma({transposedProduct(acc, aSlot, bSlot, first)});
       return;
     }
+    mmaTransposedB(
+        acc, [&](int64_t s) { return aOperand(aSlot, s * 16); }, bSlot, first,
+        kSteps);
+  }
+  WarpgroupProduct transposedProduct(Accumulators &acc, Value aSlot,
+                                     Value bSlot, int64_t first) {
     Value aBytes = k.mul(aSlot, tileBytes);
     Value bBytes = k.mul(bSlot, tileBytes);
-    SmallVector<KernelBuilder::WarpgroupOperands> steps;
+    WarpgroupProduct product{acc, {}};
     for (int64_t s = 0; s < kSteps; ++s)
-      steps.push_back({kMajorStep(aBytes, s), kMajorStep(bBytes, s, first)});
-    warpgroupMma(acc, steps, /*bMnMajor=*/false, /*accumulate=*/false);
+      product.steps.push_back(
+          {kMajorStep(aBytes, s), kMajorStep(bBytes, s, first)});
+    return product;
   }
 
   /// The two products of a chunk of `size` columns from `first` on: of
   /// tile 0 (Q, or K) with the rows of `bSlot` (K, or Q), and of tile 1
   /// (dO, or V) with those of `bGradSlot` (V, or dO): S and dP (or their
-  /// transposes).
+  /// transposes). Warpgroup mma issues both before waiting.
   std::pair<Accumulators, Accumulators>
   chunkProducts(Value bSlot, Value bGradSlot, int64_t first, int64_t size) {
     Accumulators scores = zeros(size / 8), dProbs = zeros(size / 8);
-    productTransposed(scores, /*aSlot=*/k.idx(0), bSlot, first);
-    productTransposed(dProbs, /*aSlot=*/k.idx(1), bGradSlot, first);
+    Value aSlot = k.idx(0), aGradSlot = k.idx(1);
+    if (warpgroup()) {
+      warpgroupMma({transposedProduct(scores, aSlot, bSlot, first),
+                    transposedProduct(dProbs, aGradSlot, bGradSlot, first)});
+    } else {
+      productTransposed(scores, aSlot, bSlot, first);
+      productTransposed(dProbs, aGradSlot, bGradSlot, first);
+    }
     return {scores, dProbs};
   }
 
@@ -484,11 +496,13 @@ void KeyValueGradEmitter::emitSegment(Value begin, Value end) {
         for (int64_t chunk = 0; chunk < kTileRows / queryChunk; ++chunk) {
           int64_t first = chunk * queryChunk;
           // S^T = K Q^T and, for dK, dP^T = V dO^T.
-          Accumulators scores = zeros(queryChunk / 8), dProbs;
-          productTransposed(scores, /*aSlot=*/k.idx(0), queries, first);
+          Accumulators scores, dProbs;
           if (computesKeyGrad()) {
-            dProbs = zeros(queryChunk / 8);
-            productTransposed(dProbs, /*aSlot=*/k.idx(1), outputGrads, first);
+            std::tie(scores, dProbs) =
+                chunkProducts(queries, outputGrads, first, queryChunk);
+          } else {
+            scores = zeros(queryChunk / 8);
+            productTransposed(scores, /*aSlot=*/k.idx(0), queries, first);
           }
           for (int64_t j = 0; j < queryChunk / 8; ++j)
             for (int64_t e = 0; e < 2; ++e) {

@@ -149,38 +149,48 @@ void KernelBuilder::asyncProxyFence() {
                                  NVVM::SharedSpace::shared_cta));
 }
 
-SmallVector<Value>
-KernelBuilder::warpgroupMma(ValueRange acc, ArrayRef<WarpgroupOperands> steps,
-                            Type type, bool bMnMajor, bool accumulate) {
+SmallVector<SmallVector<Value>>
+KernelBuilder::warpgroupMma(ArrayRef<WarpgroupProduct> products, Type type) {
   MLIRContext *context = b.getContext();
-  int64_t count = acc.size();
-  auto structType = LLVM::LLVMStructType::getLiteral(
-      context, SmallVector<Type>(count, b.getF32Type()));
-  Value d = LLVM::PoisonOp::create(b, structType);
-  for (int64_t i = 0; i < count; ++i)
-    d = LLVM::InsertValueOp::create(b, d, acc[i], ArrayRef<int64_t>{i});
   NVVM::WGMMATypes operandType =
       type.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
-  // PTX's layouts: A "row" is K-major; B "col" is K-major, "row" MN-major.
-  NVVM::MMALayout layoutB =
-      bMnMajor ? NVVM::MMALayout::row : NVVM::MMALayout::col;
-  auto shape = NVVM::MMAShapeAttr::get(context, 64, 2 * count, 16);
+  SmallVector<Value> results;
+  for (const WarpgroupProduct &product : products) {
+    int64_t count = product.acc.size();
+    auto structType = LLVM::LLVMStructType::getLiteral(
+        context, SmallVector<Type>(count, b.getF32Type()));
+    results.push_back(LLVM::PoisonOp::create(b, structType));
+    for (int64_t i = 0; i < count; ++i)
+      results.back() = LLVM::InsertValueOp::create(
+          b, results.back(), product.acc[i], ArrayRef<int64_t>{i});
+  }
   NVVM::WgmmaFenceAlignedOp::create(b);
-  for (auto [s, step] : llvm::enumerate(steps)) {
-    NVVM::WGMMAScaleOut scaleD = accumulate || s > 0
-                                     ? NVVM::WGMMAScaleOut::one
-                                     : NVVM::WGMMAScaleOut::zero;
-    d = NVVM::WgmmaMmaAsyncOp::create(
-        b, structType, d, step.a, step.b, shape, operandType, operandType,
-        NVVM::WGMMATypes::f32, scaleD, NVVM::WGMMAScaleIn::one,
-        NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, layoutB,
-        /*satfinite=*/nullptr);
+  for (auto [product, d] : llvm::zip_equal(products, results)) {
+    // PTX's layouts: A "row" is K-major; B "col" is K-major, "row" MN-major.
+    NVVM::MMALayout layoutB =
+        product.bMnMajor ? NVVM::MMALayout::row : NVVM::MMALayout::col;
+    auto shape =
+        NVVM::MMAShapeAttr::get(context, 64, 2 * product.acc.size(), 16);
+    for (auto [s, step] : llvm::enumerate(product.steps)) {
+      NVVM::WGMMAScaleOut scaleD = product.accumulate || s > 0
+                                       ? NVVM::WGMMAScaleOut::one
+                                       : NVVM::WGMMAScaleOut::zero;
+      d = NVVM::WgmmaMmaAsyncOp::create(
+          b, d.getType(), d, step.a, step.b, shape, operandType, operandType,
+          NVVM::WGMMATypes::f32, scaleD, NVVM::WGMMAScaleIn::one,
+          NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, layoutB,
+          /*satfinite=*/nullptr);
+    }
   }
   NVVM::WgmmaGroupSyncAlignedOp::create(b);
   NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
-  SmallVector<Value> out;
-  for (int64_t i = 0; i < count; ++i)
-    out.push_back(LLVM::ExtractValueOp::create(b, d, ArrayRef<int64_t>{i}));
+  SmallVector<SmallVector<Value>> out;
+  for (auto [product, d] : llvm::zip_equal(products, results)) {
+    out.emplace_back();
+    for (int64_t i = 0, e = product.acc.size(); i < e; ++i)
+      out.back().push_back(
+          LLVM::ExtractValueOp::create(b, d, ArrayRef<int64_t>{i}));
+  }
   return out;
 }
 

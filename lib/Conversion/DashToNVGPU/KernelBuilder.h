@@ -134,14 +134,21 @@ public:
   struct WarpgroupOperands {
     Value a, b;
   };
-  /// The m64 x n accumulators of this thread of the warpgroup (n / 2 f32 in
-  /// the order of m16n8 accumulator groups: row l/4 then l/4 + 8 of the
-  /// warp's 16, two columns each) after `D = [D +] sum_s A_s B_s`, one
-  /// wgmma m64nNk16 per step (sm_90a): A K-major, B K-major or, with
-  /// `bMnMajor`, MN-major; fenced, committed and waited for.
-  SmallVector<Value> warpgroupMma(ValueRange acc,
-                                  ArrayRef<WarpgroupOperands> steps, Type type,
-                                  bool bMnMajor, bool accumulate);
+  /// One product of a warpgroup mma group: `D = [D +] sum_s A_s B_s` on
+  /// this thread's m64 x n accumulators `acc` (n / 2 f32 in the order of
+  /// m16n8 accumulator groups: row l/4 then l/4 + 8 of the warp's 16, two
+  /// columns each), one wgmma m64nNk16 per step (sm_90a): A K-major, B
+  /// K-major or, with `bMnMajor`, MN-major.
+  struct WarpgroupProduct {
+    ValueRange acc;
+    ArrayRef<WarpgroupOperands> steps;
+    bool bMnMajor = false, accumulate = false;
+  };
+  /// Issues the products one after the other as one fenced and committed
+  /// group, so that independent ones overlap in the tensor pipe, waits for
+  /// it, and returns each product's accumulators.
+  SmallVector<SmallVector<Value>>
+  warpgroupMma(ArrayRef<WarpgroupProduct> products, Type type);
 
 private:
   ImplicitLocOpBuilder &b;

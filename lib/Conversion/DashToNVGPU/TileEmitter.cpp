@@ -134,12 +134,17 @@ Value TileEmitter::mnMajorStep(Value byteOffset, int64_t step) {
                           kSwizzledHalfBytes, kSwizzledGroupBytes);
 }
 
-void TileEmitter::warpgroupMma(Accumulators &acc,
-                               ArrayRef<KernelBuilder::WarpgroupOperands> steps,
-                               bool bMnMajor, bool accumulate) {
-  SmallVector<Value> flat;
-  flatten(acc, flat);
-  acc = unflatten(k.warpgroupMma(flat, steps, element, bMnMajor, accumulate));
+void TileEmitter::warpgroupMma(ArrayRef<WarpgroupProduct> products) {
+  SmallVector<SmallVector<Value>> flat(products.size());
+  SmallVector<KernelBuilder::WarpgroupProduct> chains;
+  for (auto [product, values] : llvm::zip_equal(products, flat)) {
+    flatten(product.acc, values);
+    chains.push_back(
+        {values, product.steps, product.bMnMajor, product.accumulate});
+  }
+  for (auto [product, result] :
+       llvm::zip_equal(products, k.warpgroupMma(chains, element)))
+    product.acc = unflatten(result);
 }
 
 void TileEmitter::storeSwizzled(const Accumulators &acc, Value byteOffset) {

@@ -74,9 +74,18 @@ protected:
   /// `byteOffset` read MN-major (rows are K, columns N).
   Value mnMajorStep(Value byteOffset, int64_t step);
   /// acc (+)= sum_s A_s B_s by warpgroup mma (KernelBuilder::warpgroupMma).
+  struct WarpgroupProduct {
+    Accumulators &acc;
+    SmallVector<KernelBuilder::WarpgroupOperands> steps;
+    bool bMnMajor = false, accumulate = false;
+  };
+  /// The products in one wgmma group: independent ones overlap.
+  void warpgroupMma(ArrayRef<WarpgroupProduct> products);
   void warpgroupMma(Accumulators &acc,
                     ArrayRef<KernelBuilder::WarpgroupOperands> steps,
-                    bool bMnMajor, bool accumulate);
+                    bool bMnMajor, bool accumulate) {
+    warpgroupMma({{acc, llvm::to_vector(steps), bMnMajor, accumulate}});
+  }
   /// Stores the warp's 16 x 64 accumulators, rounded to the 16-bit type,
   /// into the swizzled 64 x 64 tile at `byteOffset`: the A operand of
   /// addStagedProduct once every thread has stored its part and passed a
