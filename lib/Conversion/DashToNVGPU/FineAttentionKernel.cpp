@@ -13,10 +13,12 @@
 //   SM (two an sm_80 one), and the kernel asks ptxas for registers to match
 //   (dash-kernel-occupancy).
 // - warpgroup mma (sm_90a): swizzled tiles that wgmma reads from shared
-//   memory through descriptors: Q, a ring of three slots for K and V (the
-//   next block's K is copied while this block is computed, its V once this
-//   block's K is free) and P, which each thread writes there from its
-//   scores before P V. At 73 KiB for D = 128 three CTAs fit an SM.
+//   memory through descriptors: Q, a ring of three slots for K and V, and
+//   P, which each thread writes there from its scores before P V. P V is
+//   not waited for in its step: it runs on while the next step waits for
+//   its K and issues S, and one wait covers both. Then the next block's K
+//   goes to the slot of the previous V and its V to this block's K slot.
+//   At 73 KiB for D = 128 three CTAs fit an SM.
 //
 //===----------------------------------------------------------------------===//
 
@@ -50,12 +52,16 @@ private:
   /// Where the loop's block lies, and the copies of the next one.
   struct Stage {
     Value keySlot, valueSlot, next, hasNext;
-    /// Warpgroup mma: the group of the copy of the next block's K.
-    Value keyCopy;
+    /// Warpgroup mma: the ring slot of the previous block's V.
+    Value freeSlot;
   };
-  /// Starts the copies of the next block and waits until the K of the
-  /// block at `position` (with mma.sync, also its V) is in shared memory.
+  /// Waits until the K of the block at `position` (with mma.sync, also its
+  /// V) is in shared memory; with mma.sync, first starts the copies of the
+  /// next block.
   Stage beginStage(Value position);
+  /// Warpgroup mma, once S is computed: starts the copies of the next
+  /// block's K and V into the slots of the previous V and of this K.
+  void prefetchNext(const Stage &stage);
   /// S = Q K^T of the warp's 16 rows and the 64 keys of the stage.
   Accumulators scores(const Stage &stage);
   /// out += P V of the stage's values, P (f32) in the layout of S.
@@ -74,6 +80,8 @@ private:
   int64_t querySlot;
   int64_t blocks;
   Value kvHead, queryTile, numListed;
+  /// Warpgroup mma: the token of the prologue's last copy group.
+  Value prologue;
   SmallVector<SmallVector<Value>> queryFragments;
 };
 
@@ -93,21 +101,33 @@ FineAttentionEmitter::Stage FineAttentionEmitter::beginStage(Value position) {
     stage.valueSlot = k.add(buffer, 2);
     return stage;
   }
-  // Block i's K is in ring slot (-i) mod 3 and its V in the slot after;
-  // the next block's K goes to the third slot now and its V to this K's
-  // slot once S is computed, so that both have a whole step to arrive.
+  // Block i's K is in ring slot (-i) mod 3, its V in the slot after, and
+  // the previous block's V in the third (prefetchNext).
   Value ringSlot = k.rem(k.sub(k.idx(3), k.rem(position, 3)), 3);
   auto slot = [&](int64_t offset) {
     return k.add(k.rem(k.add(ringSlot, offset), 3), 1);
   };
   stage.keySlot = slot(0);
   stage.valueSlot = slot(1);
-  stage.keyCopy = commitIf(stage.hasNext, [&](SmallVectorImpl<Value> &t) {
-    copyRows(o.key, blockRows(listedBlock(stage.next)), tile(slot(2)), t);
-  });
-  // In flight after: this block's V and the next block's K.
-  waitAndSync(stage.keyCopy, 2);
+  stage.freeSlot = slot(2);
+  // This block's K and V are the two latest copy groups: only V may stay
+  // in flight. (The waits count groups; the prologue's token is only their
+  // operand.)
+  waitAndSync(prologue, 1);
   return stage;
+}
+
+void FineAttentionEmitter::prefetchNext(const Stage &stage) {
+  // S's wait also covered the previous step's P V: after this barrier no
+  // warp reads this block's K, the previous V or P any more.
+  gpu::BarrierOp::create(b);
+  auto copy = [&](Value source, Value slot) {
+    commitIf(stage.hasNext, [&](SmallVectorImpl<Value> &t) {
+      copyRows(source, blockRows(listedBlock(stage.next)), tile(slot), t);
+    });
+  };
+  copy(o.key, stage.freeSlot);
+  copy(o.value, stage.keySlot);
 }
 
 Accumulators FineAttentionEmitter::scores(const Stage &stage) {
@@ -138,17 +158,13 @@ void FineAttentionEmitter::addProbabilityValues(Accumulators &out,
     return;
   }
   // P into its swizzled [64][64] tile; the barrier that publishes it also
-  // publishes this block's V (only the next block's K may stay in flight)
-  // and frees the K slot for the next block's V.
+  // publishes this block's V (only the next block's K and V may stay in
+  // flight). P V is waited for with the next step's S.
   Value probabilityBytes = k.idx(afterTiles());
   storeSwizzled(p, probabilityBytes);
-  // At most one group (the next K) in flight: this block's V has arrived.
-  waitAndSync(stage.keyCopy, 1);
-  commitIf(stage.hasNext, [&](SmallVectorImpl<Value> &t) {
-    copyRows(o.value, blockRows(listedBlock(stage.next)), tile(stage.keySlot),
-             t);
-  });
-  addStagedProduct(out, probabilityBytes, k.mul(stage.valueSlot, tileBytes));
+  waitAndSync(prologue, 2);
+  addStagedProduct(out, probabilityBytes, k.mul(stage.valueSlot, tileBytes),
+                   /*wait=*/false);
 }
 
 void FineAttentionEmitter::emit() {
@@ -176,7 +192,6 @@ void FineAttentionEmitter::emit() {
   Value firstBlock = listedBlock(k.idx(0));
   copyRows(o.query, tileRows, tile(querySlot), tokens);
   copyRows(o.key, blockRows(firstBlock), tile(warpgroup() ? 1 : 0), tokens);
-  Value prologue;
   if (warpgroup()) {
     commit(tokens);
     tokens.clear();
@@ -211,6 +226,8 @@ void FineAttentionEmitter::emit() {
         Stage stage = beginStage(position);
         Value block = listedBlock(position);
         Accumulators scores = this->scores(stage);
+        if (warpgroup())
+          prefetchNext(stage);
 
         // Keys after a row's token are masked; only a block that reaches
         // past the tile's first token can hold such keys.
@@ -289,13 +306,16 @@ void FineAttentionEmitter::emit() {
         addProbabilityValues(out, scores, stage);
         flatten(out, results);
         // Every warp is done with this block's slots before they are
-        // refilled.
-        gpu::BarrierOp::create(b);
+        // refilled (with warpgroup mma, the next step's prefetchNext).
+        if (!warpgroup())
+          gpu::BarrierOp::create(b);
         return results;
       });
-  // An empty list leaves the prologue's copies in flight.
-  if (warpgroup())
+  if (warpgroup()) {
+    // The last P V; an empty list leaves the prologue's copies in flight.
+    k.warpgroupWait(0);
     nvgpu::DeviceAsyncWaitOp::create(b, prologue, b.getI32IntegerAttr(0));
+  }
 
   // Epilogue: normalise, write O and the LSE of the rows inside N.
   for (int64_t r = 0; r < 2; ++r) {

@@ -142,6 +142,10 @@ SmallVector<Value, 4> KernelBuilder::mma(ValueRange a, ValueRange bRegs,
   return out;
 }
 
+void KernelBuilder::warpgroupWait(int64_t pending) {
+  NVVM::WgmmaWaitGroupSyncOp::create(b, pending);
+}
+
 void KernelBuilder::asyncProxyFence() {
   NVVM::FenceProxyOp::create(
       b, NVVM::ProxyKind::async_shared,
@@ -150,7 +154,8 @@ void KernelBuilder::asyncProxyFence() {
 }
 
 SmallVector<SmallVector<Value>>
-KernelBuilder::warpgroupMma(ArrayRef<WarpgroupProduct> products, Type type) {
+KernelBuilder::warpgroupMma(ArrayRef<WarpgroupProduct> products, Type type,
+                            bool wait) {
   MLIRContext *context = b.getContext();
   NVVM::WGMMATypes operandType =
       type.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
@@ -183,7 +188,8 @@ KernelBuilder::warpgroupMma(ArrayRef<WarpgroupProduct> products, Type type) {
     }
   }
   NVVM::WgmmaGroupSyncAlignedOp::create(b);
-  NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+  if (wait)
+    warpgroupWait(0);
   SmallVector<SmallVector<Value>> out;
   for (auto [product, d] : llvm::zip_equal(products, results)) {
     out.emplace_back();

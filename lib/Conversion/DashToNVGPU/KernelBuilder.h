@@ -145,10 +145,14 @@ public:
     bool bMnMajor = false, accumulate = false;
   };
   /// Issues the products one after the other as one fenced and committed
-  /// group, so that independent ones overlap in the tensor pipe, waits for
-  /// it, and returns each product's accumulators.
+  /// group, so that independent ones overlap in the tensor pipe, and
+  /// returns each product's accumulators. Unless `wait`, they may not be
+  /// read before a warpgroupWait that covers the group.
   SmallVector<SmallVector<Value>>
-  warpgroupMma(ArrayRef<WarpgroupProduct> products, Type type);
+  warpgroupMma(ArrayRef<WarpgroupProduct> products, Type type,
+               bool wait = true);
+  /// Waits until at most `pending` warpgroup mma groups are in flight.
+  void warpgroupWait(int64_t pending);
 
 private:
   ImplicitLocOpBuilder &b;

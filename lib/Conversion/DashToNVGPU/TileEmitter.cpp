@@ -134,7 +134,7 @@ Value TileEmitter::mnMajorStep(Value byteOffset, int64_t step) {
                           kSwizzledHalfBytes, kSwizzledGroupBytes);
 }
 
-void TileEmitter::warpgroupMma(ArrayRef<WarpgroupProduct> products) {
+void TileEmitter::warpgroupMma(ArrayRef<WarpgroupProduct> products, bool wait) {
   SmallVector<SmallVector<Value>> flat(products.size());
   SmallVector<KernelBuilder::WarpgroupProduct> chains;
   for (auto [product, values] : llvm::zip_equal(products, flat)) {
@@ -143,7 +143,7 @@ void TileEmitter::warpgroupMma(ArrayRef<WarpgroupProduct> products) {
         {values, product.steps, product.bMnMajor, product.accumulate});
   }
   for (auto [product, result] :
-       llvm::zip_equal(products, k.warpgroupMma(chains, element)))
+       llvm::zip_equal(products, k.warpgroupMma(chains, element, wait)))
     product.acc = unflatten(result);
 }
 
@@ -162,11 +162,11 @@ void TileEmitter::storeSwizzled(const Accumulators &acc, Value byteOffset) {
 }
 
 void TileEmitter::addStagedProduct(Accumulators &acc, Value aBytes,
-                                   Value bBytes) {
+                                   Value bBytes, bool wait) {
   SmallVector<KernelBuilder::WarpgroupOperands> steps;
   for (int64_t s = 0; s < kTileRows / 16; ++s)
     steps.push_back({kMajorStep(aBytes, s), mnMajorStep(bBytes, s)});
-  warpgroupMma(acc, steps, /*bMnMajor=*/true, /*accumulate=*/true);
+  warpgroupMma(acc, steps, /*bMnMajor=*/true, /*accumulate=*/true, wait);
 }
 
 Value TileEmitter::headOf(const TileRows &rows, Value row) {

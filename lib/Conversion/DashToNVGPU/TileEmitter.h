@@ -79,12 +79,13 @@ protected:
     SmallVector<KernelBuilder::WarpgroupOperands> steps;
     bool bMnMajor = false, accumulate = false;
   };
-  /// The products in one wgmma group: independent ones overlap.
-  void warpgroupMma(ArrayRef<WarpgroupProduct> products);
+  /// The products in one wgmma group: independent ones overlap. Unless
+  /// `wait`, the accumulators are not to be read before a warpgroupWait.
+  void warpgroupMma(ArrayRef<WarpgroupProduct> products, bool wait = true);
   void warpgroupMma(Accumulators &acc,
                     ArrayRef<KernelBuilder::WarpgroupOperands> steps,
-                    bool bMnMajor, bool accumulate) {
-    warpgroupMma({{acc, llvm::to_vector(steps), bMnMajor, accumulate}});
+                    bool bMnMajor, bool accumulate, bool wait = true) {
+    warpgroupMma({{acc, llvm::to_vector(steps), bMnMajor, accumulate}}, wait);
   }
   /// Stores the warp's 16 x 64 accumulators, rounded to the 16-bit type,
   /// into the swizzled 64 x 64 tile at `byteOffset`: the A operand of
@@ -92,8 +93,10 @@ protected:
   /// proxy fence and a barrier.
   void storeSwizzled(const Accumulators &acc, Value byteOffset);
   /// acc += A B by warpgroup mma, A the 64 x 64 tile storeSwizzled at
-  /// `aBytes`, B the 64 x D tile at `bBytes` read MN-major (its rows are K).
-  void addStagedProduct(Accumulators &acc, Value aBytes, Value bBytes);
+  /// `aBytes`, B the 64 x D tile at `bBytes` read MN-major (its rows are K);
+  /// `wait` as for warpgroupMma.
+  void addStagedProduct(Accumulators &acc, Value aBytes, Value bBytes,
+                        bool wait = true);
 
   /// What the rows of a tile hold: row r is token `tokenBase + r % tokens`
   /// of head `headBase + r / tokens` (TilePacking); a K or V block is 64
