@@ -163,6 +163,7 @@ private:
   double exponent;
 
   // Values of the kernel body.
+  /// `sums` holds each row's 1 / sum of its unnormalised probabilities.
   Value thread, lane, warp, tileBegin, kvHead, batchIndex, shared, logits, sums,
       tokenState, own, paddedCandidates;
 };
@@ -413,8 +414,9 @@ void RouterEmitter::solveEntmax() {
                 k.fcmp(P::OGT, step, k.f32(kNewtonTolerance)),
                 k.add(carried[2], 1)};
       })[0];
-  // The unnormalised probabilities d^e replace the logits; their sum
-  // normalises them when pooled.
+  // The unnormalised probabilities d^e replace the logits; the reciprocal
+  // of their sum normalises them when pooled (one division a row rather
+  // than one a read).
   Value total = overColumns(
       {k.f32(0.0)},
       [&](Value column, Value x, ValueRange acc) -> SmallVector<Value> {
@@ -424,12 +426,15 @@ void RouterEmitter::solveEntmax() {
       },
       add)[0];
   k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, part, k.idx(0)),
-           [&] { memref::StoreOp::create(b, total, sums, ValueRange{row}); });
+           [&] {
+             memref::StoreOp::create(b, k.fdiv(k.f32(1.0), total), sums,
+                                     ValueRange{row});
+           });
 }
 
 void RouterEmitter::writeProbabilities() {
-  // Warps take rows, lanes consecutive columns: coalesced rows of p = u / sum
-  // (0 past the candidates).
+  // Warps take rows, lanes consecutive columns: coalesced rows of
+  // p = u / sum (0 past the candidates).
   int64_t rowSteps = llvm::divideCeilSigned(tile.rows, warps);
   int64_t columnSteps = llvm::divideCeilSigned(complete, kWarpSize);
   k.forLoop(k.idx(0), k.idx(rowSteps), {}, [&](Value step, ValueRange) {
@@ -440,7 +445,7 @@ void RouterEmitter::writeProbabilities() {
                                          k.ult(query, k.idx(seqLen)));
     k.ifThen(inside, [&] {
       Value head = k.add(k.mul(kvHead, group), k.rem(row, group));
-      Value sum = memref::LoadOp::create(b, sums, ValueRange{row});
+      Value inverseSum = memref::LoadOp::create(b, sums, ValueRange{row});
       k.forLoop(k.idx(0), k.idx(columnSteps), {}, [&](Value j, ValueRange) {
         Value column = k.add(k.mul(j, kWarpSize), lane);
         k.ifThen(k.ult(column, k.idx(complete)), [&] {
@@ -449,7 +454,7 @@ void RouterEmitter::writeProbabilities() {
               [&]() -> SmallVector<Value> {
                 Value u =
                     memref::LoadOp::create(b, logits, ValueRange{row, column});
-                return {k.fdiv(u, sum)};
+                return {k.fmul(u, inverseSum)};
               },
               [&]() -> SmallVector<Value> { return {k.f32(0.0)}; })[0];
           memref::StoreOp::create(b, p, o.probs,
@@ -469,7 +474,7 @@ Value RouterEmitter::pooled(Value token, Value column) {
       [&](Value head, ValueRange acc) -> SmallVector<Value> {
         Value row = k.add(k.mul(token, group), head);
         Value u = memref::LoadOp::create(b, logits, ValueRange{row, column});
-        Value p = k.fdiv(u, memref::LoadOp::create(b, sums, ValueRange{row}));
+        Value p = k.fmul(u, memref::LoadOp::create(b, sums, ValueRange{row}));
         return {k.fadd(acc[0], k.fmul(p, share))};
       })[0];
 }

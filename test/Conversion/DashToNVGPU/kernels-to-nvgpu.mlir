@@ -228,7 +228,9 @@ func.func @grad_long_lists(%q: memref<1x16x8192x64xbf16>, %k: memref<1x1x8192x64
 // CHECK: arith.divf
 // CHECK: scf.yield
 // CHECK: gpu.barrier
-// The prior: pooled over the heads, centred, written with the count.
+// The prior: pooled over the heads (u times the row's 1 / sum, no division),
+// centred, written with the count.
+// CHECK-NOT: arith.divf
 // CHECK: math.log
 // CHECK: memref.store {{.*}}, %[[P]]
 // CHECK: memref.store {{.*}}, %[[C]]
@@ -243,12 +245,18 @@ func.func @router(%q: memref<1x8x256x64xbf16>, %s: memref<1x2x4x64xf32>,
 // -----
 
 // With the probabilities: after the solve, warps take rows and lanes
-// consecutive columns of p = u / sum, before the prior reuses the logits'
-// shared memory.
+// consecutive columns of p = u / sum (u times the row's 1 / sum, kept in
+// shared memory), before the prior reuses the logits' shared memory.
 // CHECK-LABEL: func.func @router_probs
 // CHECK-SAME: %[[PR:[^:]*]]: memref<1x8x256x4xf32>)
 // CHECK: module(@dash_router)
-// CHECK: arith.divf
+// CHECK: scf.while
+// CHECK: %[[INVERSE:.*]] = arith.divf %cst{{.*}}, %{{.*}} : f32
+// CHECK-NEXT: memref.store %[[INVERSE]], %{{.*}} : memref<64xf32, #gpu.address_space<workgroup>>
+// CHECK: gpu.barrier
+// CHECK-NOT: arith.divf
+// CHECK: %[[P:.*]] = arith.mulf
+// CHECK-NEXT: scf.yield %[[P]]
 // CHECK: memref.store {{.*}}, %[[PR]]
 // CHECK: gpu.barrier
 // CHECK: math.log
