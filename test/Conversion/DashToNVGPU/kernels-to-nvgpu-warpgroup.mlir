@@ -102,8 +102,8 @@ func.func @f16_d64(%q: memref<1x2x200x64xf16>, %k: memref<1x1x200x64xf16>,
 // -----
 
 // The gradient: the dQ kernel multiplies with wgmma (S = Q K^T and
-// dP = dO V^T over the whole block, m64n64k16, issued as one group and
-// waited for once; dS staged in a swizzled
+// dP = dO V^T over the whole block, m64n64k16, each waited for (as one
+// group they measured slower); dS staged in a swizzled
 // 64 x 64 tile for dQ += dS K, m64n64k16 with K MN-major). Its shared memory:
 // 6 tiles of 64 x 64 bf16, the staging tile, Delta of the 64 rows and the
 // alignment slack: 6 * 8192 + 8192 + 256 + 1024 = 58624 bytes. dV and dK
@@ -118,6 +118,9 @@ func.func @f16_d64(%q: memref<1x2x200x64xf16>, %k: memref<1x1x200x64xf16>,
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK-NEXT: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <zero>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 // CHECK-COUNT-3: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK: nvvm.wgmma.fence.aligned
 // CHECK-NEXT: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <zero>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 // CHECK-COUNT-3: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 // CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
