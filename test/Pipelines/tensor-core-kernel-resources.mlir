@@ -32,6 +32,11 @@
 // RUN: %ptxas -arch=sm_90a -v %t.dk.ptx -o %t.dk.cubin 2>&1 | FileCheck %s --check-prefix=DK
 // RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_sparse_attention_grad_value > %t.dv.ptx
 // RUN: %ptxas -arch=sm_90a -v %t.dv.ptx -o %t.dv.cubin 2>&1 | FileCheck %s --check-prefix=DV
+// The dV kernel's one dO buffer brings it to 75 KiB, three CTAs an SM (4
+// tiles of 16 KiB, the staging tile, the row arrays, the slack).
+// RUN: FileCheck %s --check-prefix=PTXDV < %t.dv.ptx
+// PTXDV: .entry dash_sparse_attention_grad_value(
+// PTXDV: .minnctapersm 3
 // RUN: python3 %S/Inputs/kernel_ptx.py %t80.mlir dash_sparse_attention_grad_key_value > %t80.dkv.ptx
 // RUN: %ptxas -arch=sm_80 -v %t80.dkv.ptx -o %t80.dkv.cubin 2>&1 | FileCheck %s --check-prefix=DKV
 // And the routing-logit gradient's two products.

@@ -103,13 +103,19 @@ protected:
 
   /// Warpgroup mma: acc += A B for the accumulators `a` of a whole 64-key
   /// block (staged in shared memory after the tiles) and the 64 x D tile in
-  /// `bSlot`.
+  /// `bSlot`. With `copies`, the barrier that publishes the staged tile
+  /// also waits until at most `pending` copy groups are in flight.
   void addProductThroughStaging(Accumulators &acc, const Accumulators &a,
-                                Value bSlot) {
+                                Value bSlot, Value copies = Value(),
+                                int32_t pending = 0) {
     Value staging = k.idx(afterTiles());
     storeSwizzled(a, staging);
-    k.asyncProxyFence();
-    gpu::BarrierOp::create(b);
+    if (copies) {
+      waitAndSync(copies, pending);
+    } else {
+      k.asyncProxyFence();
+      gpu::BarrierOp::create(b);
+    }
     addStagedProduct(acc, staging, k.mul(bSlot, tileBytes));
   }
 
@@ -348,16 +354,25 @@ public:
 private:
   bool computesKeyGrad() const { return grads != KeyValueGrads::Value; }
   bool computesValueGrad() const { return grads != KeyValueGrads::Key; }
-  /// Slots: K, then V where dK needs it (dP^T = V dO^T), then Q and dO in
-  /// two buffers each.
+  /// The dV kernel reads dO only in its last product: one dO buffer,
+  /// refilled after each step, so that three CTAs fit an SM at D = 128
+  /// (the others keep it with Q, in two buffers).
+  bool lateOutputGrad() const { return grads == KeyValueGrads::Value; }
+  /// Slots: K, then V where dK needs it (dP^T = V dO^T), then Q in two
+  /// buffers, then dO in two buffers or one.
   int64_t querySlot() const { return computesKeyGrad() ? 2 : 1; }
-  int64_t outputGradSlot() const { return querySlot() + 2; }
+  Value outputGradSlot(Value buffer) {
+    Value first = k.idx(querySlot() + 2);
+    return lateOutputGrad() ? first : k.add(first, buffer);
+  }
+  int64_t tileCount() const { return querySlot() + (lateOutputGrad() ? 3 : 4); }
   /// Shared f32 arrays of buffer `buffer`: 0 the log-prior of the tile's
-  /// rows for this block, 1 their LSE, 2 their Delta. One entry a thread
-  /// (128), of which the first 64 are the rows.
+  /// rows for this block, 1 their LSE and, for dK, 2 their Delta. One entry
+  /// a thread (128), of which the first 64 are the rows.
+  int64_t rowArrays() const { return computesKeyGrad() ? 3 : 2; }
   Value rowArray(Value buffer, int64_t which) {
     return sharedFloats(
-        k.add(k.mul(k.add(k.mul(buffer, 3), which), kThreads * 4),
+        k.add(k.mul(k.add(k.mul(buffer, rowArrays()), which), kThreads * 4),
               stagingBytes()),
         kThreads);
   }
@@ -370,13 +385,19 @@ private:
   }
   void copyIteration(Value position, Value buffer,
                      SmallVectorImpl<Value> &tokens);
+  void copyOutputGrad(Value position, Value buffer,
+                      SmallVectorImpl<Value> &tokens) {
+    copyRows(o.outputGrad, queryRowsAt(position), tile(outputGradSlot(buffer)),
+             tokens);
+  }
   /// The CTA's work: K (and V) of the block, then its segment of the list.
   void emitSegment(Value begin, Value end);
   /// acc += A B over the `size` queries from `first` on: A the
   /// accumulators `a` (keys x those queries), B the rows of the 64 x D
   /// tile in `bSlot`.
   void addProduct(Accumulators &acc, const Accumulators &a, Value bSlot,
-                  int64_t first, int64_t size);
+                  int64_t first, int64_t size, Value copies = Value(),
+                  int32_t pending = 0);
   /// Stores or adds (TilePacking::keyValueGradAdds) the lane's row `r` of
   /// `acc` times `factor` to `dst[batch, kvHead, row, :]`.
   void writeRow(const Accumulators &acc, int64_t r, double factor, Value dst,
@@ -387,10 +408,11 @@ private:
 };
 
 void KeyValueGradEmitter::addProduct(Accumulators &acc, const Accumulators &a,
-                                     Value bSlot, int64_t first, int64_t size) {
+                                     Value bSlot, int64_t first, int64_t size,
+                                     Value copies, int32_t pending) {
   if (warpgroup()) {
     assert(first == 0 && size == kTileRows && "warpgroup mma takes the tile");
-    addProductThroughStaging(acc, a, bSlot);
+    addProductThroughStaging(acc, a, bSlot, copies, pending);
     return;
   }
   mmaB(
@@ -411,8 +433,8 @@ void KeyValueGradEmitter::copyIteration(Value position, Value buffer,
                                         SmallVectorImpl<Value> &tokens) {
   TileRows queryRows = queryRowsAt(position);
   copyRows(o.query, queryRows, tile(k.add(buffer, querySlot())), tokens);
-  copyRows(o.outputGrad, queryRows, tile(k.add(buffer, outputGradSlot())),
-           tokens);
+  if (!lateOutputGrad())
+    copyOutputGrad(position, buffer, tokens);
   Value row = k.rem(thread, kTileRows);
   Value token = tokenOf(queryRows, row), head = headOf(queryRows, row);
   Value inside = arith::AndIOp::create(b, k.ult(thread, k.idx(kTileRows)),
@@ -436,8 +458,9 @@ void KeyValueGradEmitter::emit() {
   // The tiles, the staging tile of warpgroup mma, the row arrays.
   beginKernel(name,
               {blocks * packing.segments, packing.chunks * kvHeads, batch},
-              /*tiles=*/querySlot() + 4,
-              /*extraBytes=*/stagingBytes() + 2 * 3 * kThreads * 4);
+              tileCount(),
+              /*extraBytes=*/stagingBytes() + 2 * rowArrays() * kThreads * 4,
+              /*minCtasPerSM=*/lateOutputGrad() ? 3 : 0);
   Value blockSegment = k.blockId(gpu::Dimension::x);
   block = k.div(blockSegment, packing.segments);
   headBase = packedRows(packing, k.idx(0), k.blockId(gpu::Dimension::y), kvHead)
@@ -464,6 +487,8 @@ void KeyValueGradEmitter::emitSegment(Value begin, Value end) {
   else
     copyRows(o.key, {kvHead, keyBegin}, tile(0), tokens);
   copyIteration(begin, k.idx(0), tokens);
+  if (lateOutputGrad())
+    copyOutputGrad(begin, k.idx(0), tokens);
   waitAndSync(commit(tokens), 0);
 
   Value keyRows[2] = {k.add(keyBegin, laneRow[0]), k.add(keyBegin, laneRow[1])};
@@ -481,16 +506,18 @@ void KeyValueGradEmitter::emitSegment(Value begin, Value end) {
       [&](Value iteration, ValueRange carried) -> SmallVector<Value> {
         Value buffer = k.rem(k.sub(iteration, begin), 2);
         Value next = k.add(iteration, 1);
-        waitAndSync(commitIf(k.ult(next, end),
-                             [&](SmallVectorImpl<Value> &t) {
-                               copyIteration(next, k.sub(k.idx(1), buffer), t);
-                             }),
-                    1);
+        Value hasNext = k.ult(next, end);
+        // With a late dO, this step's dO (committed at the end of the last
+        // step) may stay in flight too.
+        Value copies = commitIf(hasNext, [&](SmallVectorImpl<Value> &t) {
+          copyIteration(next, k.sub(k.idx(1), buffer), t);
+        });
+        waitAndSync(copies, lateOutputGrad() ? 2 : 1);
         TileRows queryRows = queryRowsAt(iteration);
         Value queries = k.add(buffer, querySlot()),
-              outputGrads = k.add(buffer, outputGradSlot());
-        Value priors = rowArray(buffer, 0), lses = rowArray(buffer, 1),
-              deltas = rowArray(buffer, 2);
+              outputGrads = outputGradSlot(buffer);
+        Value priors = rowArray(buffer, 0), lses = rowArray(buffer, 1);
+        Value deltas = computesKeyGrad() ? rowArray(buffer, 2) : Value();
         SmallVector<Accumulators, 2> sums;
         for (int64_t g = 0; g < gradCount; ++g)
           sums.push_back(unflatten(carried.slice(g * gradValues, gradValues)));
@@ -532,13 +559,19 @@ void KeyValueGradEmitter::emitSegment(Value begin, Value end) {
                       scoreGradient(score, dProbs[j][2 * r + e], delta);
               }
             }
-          // dV += P^T dO and dK += dS^T Q over these queries.
+          // dV += P^T dO and dK += dS^T Q over these queries; a late dO
+          // has arrived once only the next step's copies are in flight.
           if (computesValueGrad())
-            addProduct(valueGrad, scores, outputGrads, first, queryChunk);
+            addProduct(valueGrad, scores, outputGrads, first, queryChunk,
+                       lateOutputGrad() ? copies : Value(), /*pending=*/1);
           if (computesKeyGrad())
             addProduct(keyGrad, dProbs, queries, first, queryChunk);
         }
         gpu::BarrierOp::create(b);
+        if (lateOutputGrad())
+          commitIf(hasNext, [&](SmallVectorImpl<Value> &t) {
+            copyOutputGrad(next, buffer, t);
+          });
         SmallVector<Value> results;
         for (const Accumulators &sum : sums)
           flatten(sum, results);

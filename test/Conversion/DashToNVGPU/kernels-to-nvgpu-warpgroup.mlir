@@ -137,21 +137,31 @@ func.func @f16_d64(%q: memref<1x2x200x64xf16>, %k: memref<1x1x200x64xf16>,
 // CHECK: gpu.barrier
 // CHECK: scf.yield
 // dV: S^T = K Q^T (m64n64k16), P^T staged, dV += P^T dO with dO MN-major.
-// Shared memory: K, Q and dO (two buffers each), the staging tile, the row
-// arrays (3 x 128 f32, twice) and the slack: 5 * 8192 + 8192 + 3072 + 1024.
-// CHECK: gpu.launch {{.*}} dynamic_shared_memory_size %c53248_i32 module(@dash_sparse_attention_grad_value)
+// dO is read only by the last product: one buffer, refilled after the
+// step. Shared memory: K, Q (two buffers), dO, the staging tile, the row
+// arrays (2 x 128 f32, twice) and the slack: 4 * 8192 + 8192 + 2048 + 1024.
+// CHECK: gpu.launch {{.*}} dynamic_shared_memory_size %c44032_i32 module(@dash_sparse_attention_grad_value)
+// CHECK: gpu.dynamic_shared_memory {dash.min_ctas_per_sm = 3 : i64}
 // CHECK: scf.for
+// The next Q and row arrays are one group; this step's dO may still fly.
+// CHECK: nvgpu.device_async_create_group
+// CHECK: nvgpu.device_async_wait {{.*}} {numGroups = 2 : i32}
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK-NEXT: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <zero>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 // CHECK-COUNT-3: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 // CHECK: math.exp2
 // CHECK: vector.store {{.*}} : memref<64x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
-// CHECK: nvvm.fence.proxy
+// P^T is published with this step's dO: only the next Q may still fly.
+// CHECK: nvgpu.device_async_wait {{.*}} {numGroups = 1 : i32}
+// CHECK-NEXT: nvvm.fence.proxy
 // CHECK-NEXT: gpu.barrier
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
 // CHECK-NOT: nvvm.wgmma.mma_async
+// Then the next dO, once every warp is done with this one.
 // CHECK: gpu.barrier
+// CHECK: nvgpu.device_async_copy %arg6
+// CHECK: nvgpu.device_async_create_group
 // CHECK: scf.yield
 // dK: S^T and dP^T = V dO^T in one group, dS^T staged, dK += dS^T Q with Q
 // MN-major; V takes one more tile.
