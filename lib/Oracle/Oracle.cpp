@@ -213,23 +213,38 @@ ForwardResult dash::oracle::forward(const Config &config,
          v.size() == k.size() &&
          (w.empty() || w.size() == size_t(dims.hkv * dims.d)) &&
          "tensor sizes do not match the config");
-  double scale = config.effectiveScale();
-  double routeScale = config.gamma * scale;
-  ForwardResult r;
-
   // F1: block summaries.
-  r.summaries.assign(dims.b * dims.hkv * dims.mc * dims.d, 0.0);
+  std::vector<double> summaries(dims.b * dims.hkv * dims.mc * dims.d, 0.0);
   for (int64_t b = 0; b < dims.b; ++b)
     for (int64_t g = 0; g < dims.hkv; ++g)
       for (int64_t c = 0; c < dims.mc; ++c) {
         std::vector<double> a = poolingWeights(config, dims, k, w, b, g, c);
         double *kBar =
-            r.summaries.data() + ((b * dims.hkv + g) * dims.mc + c) * dims.d;
+            summaries.data() + ((b * dims.hkv + g) * dims.mc + c) * dims.d;
         for (int64_t t = 0; t < dims.bk; ++t)
           axpy(a[t],
                k.data() + dims.row(b, g, dims.hkv, c * dims.bk + t) * dims.d,
                kBar, dims.d);
       }
+
+  ForwardResult r = route(config, q, summaries, centering);
+  // F6: fine attention.
+  r.out = fineAttention(config, q, k, v, r.logPrior, &r.lse);
+  return r;
+}
+
+ForwardResult dash::oracle::route(const Config &config,
+                                  const std::vector<double> &q,
+                                  const std::vector<double> &summaries,
+                                  const std::vector<double> *centering) {
+  assert(validate(config).empty() && "invalid config");
+  Dims dims(config);
+  assert(q.size() == size_t(dims.b * dims.h * dims.n * dims.d) &&
+         summaries.size() == size_t(dims.b * dims.hkv * dims.mc * dims.d) &&
+         "tensor sizes do not match the config");
+  double routeScale = config.gamma * config.effectiveScale();
+  ForwardResult r;
+  r.summaries = summaries;
 
   // F2, F3: routing logits and entmax per query head.
   r.logits.assign(dims.b * dims.h * dims.n * dims.mc, -kInf);
@@ -302,8 +317,6 @@ ForwardResult dash::oracle::forward(const Config &config,
       }
   r.density = densitySum / r.counts.size();
 
-  // F6: fine attention.
-  r.out = fineAttention(config, q, k, v, r.logPrior, &r.lse);
   return r;
 }
 

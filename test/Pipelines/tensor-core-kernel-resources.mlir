@@ -1,10 +1,13 @@
 // ptxas's resource report for the tensor-core fine-attention kernel at
 // D = 128 (the larger register footprint): no register spills on sm_90a and
-// sm_80, since a spill would put local-memory traffic in the inner loop.
+// sm_80, since a spill would put local-memory traffic in the inner loop. On
+// sm_90a no "Potential Performance Loss": ptxas serialises the wgmma
+// pipeline (and says so, without failing) when a register of an unfinished
+// wgmma is touched, e.g. P V's accumulators, left in flight across steps.
 // REQUIRES: ptxas
 // RUN: dash-opt %s --dash-nvvm-pipeline="format=isa" -o %t.mlir
 // RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_sparse_attention > %t.ptx
-// RUN: %ptxas -arch=sm_90a -v %t.ptx -o %t.cubin 2>&1 | FileCheck %s
+// RUN: %ptxas -arch=sm_90a -v %t.ptx -o %t.cubin 2>&1 | FileCheck %s --implicit-check-not="Performance Loss"
 // RUN: dash-opt %s --dash-nvvm-pipeline="format=isa chip=sm_80" -o %t80.mlir
 // RUN: python3 %S/Inputs/kernel_ptx.py %t80.mlir dash_sparse_attention > %t80.ptx
 // RUN: %ptxas -arch=sm_80 -v %t80.ptx -o %t80.cubin 2>&1 | FileCheck %s
@@ -17,7 +20,7 @@
 // The fused router (16-byte summary loads for the next chunk in flight, four
 // accumulator chains per warp) likewise.
 // RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_router > %t.router.ptx
-// RUN: %ptxas -arch=sm_90a -v %t.router.ptx -o %t.router.cubin 2>&1 | FileCheck %s --check-prefix=ROUTER
+// RUN: %ptxas -arch=sm_90a -v %t.router.ptx -o %t.router.cubin 2>&1 | FileCheck %s --implicit-check-not="Performance Loss" --check-prefix=ROUTER
 // RUN: python3 %S/Inputs/kernel_ptx.py %t80.mlir dash_router > %t80.router.ptx
 // RUN: %ptxas -arch=sm_80 -v %t80.router.ptx -o %t80.router.cubin 2>&1 | FileCheck %s --check-prefix=ROUTER
 
@@ -25,13 +28,13 @@
 // 128 with mma.sync; on sm_90a dK and dV are separate kernels of 64 each)
 // likewise.
 // RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_sparse_attention_grad_query > %t.dq.ptx
-// RUN: %ptxas -arch=sm_90a -v %t.dq.ptx -o %t.dq.cubin 2>&1 | FileCheck %s --check-prefix=DQ
+// RUN: %ptxas -arch=sm_90a -v %t.dq.ptx -o %t.dq.cubin 2>&1 | FileCheck %s --implicit-check-not="Performance Loss" --check-prefix=DQ
 // RUN: python3 %S/Inputs/kernel_ptx.py %t80.mlir dash_sparse_attention_grad_query > %t80.dq.ptx
 // RUN: %ptxas -arch=sm_80 -v %t80.dq.ptx -o %t80.dq.cubin 2>&1 | FileCheck %s --check-prefix=DQ
 // RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_sparse_attention_grad_key > %t.dk.ptx
-// RUN: %ptxas -arch=sm_90a -v %t.dk.ptx -o %t.dk.cubin 2>&1 | FileCheck %s --check-prefix=DK
+// RUN: %ptxas -arch=sm_90a -v %t.dk.ptx -o %t.dk.cubin 2>&1 | FileCheck %s --implicit-check-not="Performance Loss" --check-prefix=DK
 // RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_sparse_attention_grad_value > %t.dv.ptx
-// RUN: %ptxas -arch=sm_90a -v %t.dv.ptx -o %t.dv.cubin 2>&1 | FileCheck %s --check-prefix=DV
+// RUN: %ptxas -arch=sm_90a -v %t.dv.ptx -o %t.dv.cubin 2>&1 | FileCheck %s --implicit-check-not="Performance Loss" --check-prefix=DV
 // The dV kernel's one dO buffer brings it to 75 KiB, three CTAs an SM (4
 // tiles of 16 KiB, the staging tile, the row arrays, the slack).
 // RUN: FileCheck %s --check-prefix=PTXDV < %t.dv.ptx
@@ -41,9 +44,9 @@
 // RUN: %ptxas -arch=sm_80 -v %t80.dkv.ptx -o %t80.dkv.cubin 2>&1 | FileCheck %s --check-prefix=DKV
 // And the routing-logit gradient's two products.
 // RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_route_logits_grad_query > %t.rq.ptx
-// RUN: %ptxas -arch=sm_90a -v %t.rq.ptx -o %t.rq.cubin 2>&1 | FileCheck %s --check-prefix=RQ
+// RUN: %ptxas -arch=sm_90a -v %t.rq.ptx -o %t.rq.cubin 2>&1 | FileCheck %s --implicit-check-not="Performance Loss" --check-prefix=RQ
 // RUN: python3 %S/Inputs/kernel_ptx.py %t.mlir dash_route_logits_grad_summaries > %t.rs.ptx
-// RUN: %ptxas -arch=sm_90a -v %t.rs.ptx -o %t.rs.cubin 2>&1 | FileCheck %s --check-prefix=RS
+// RUN: %ptxas -arch=sm_90a -v %t.rs.ptx -o %t.rs.cubin 2>&1 | FileCheck %s --implicit-check-not="Performance Loss" --check-prefix=RS
 
 // CHECK: Compiling entry function 'dash_sparse_attention'
 // CHECK: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads

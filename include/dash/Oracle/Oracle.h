@@ -75,6 +75,14 @@ ForwardResult forward(const Config &config, const std::vector<double> &q,
                       const std::vector<double> &w,
                       const std::vector<double> *centering = nullptr);
 
+/// Spec F2-F5 (the router) on given summaries Kbar [B, Hkv, Mc, D]: every
+/// field of ForwardResult but `out` and `lse`; `centering` as for forward.
+/// Costs O(N Mc D) per head where F6 costs O(N^2 D), so routers can be
+/// checked at long sequences.
+ForwardResult route(const Config &config, const std::vector<double> &q,
+                    const std::vector<double> &summaries,
+                    const std::vector<double> *centering = nullptr);
+
 /// Spec F6 alone: causal attention over the blocks where `logPrior`
 /// ([B, Hkv, N, M]) is finite, biased by it. Returns O; fills `lse` if given.
 std::vector<double> fineAttention(const Config &config,

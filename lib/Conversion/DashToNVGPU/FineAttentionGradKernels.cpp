@@ -1,7 +1,8 @@
 //===- FineAttentionGradKernels.cpp - Tensor-core fine-attention backward -===//
 //
-// FlashAttention-2's backward with the log-prior (spec B1, B2), as two
-// kernels over the selected blocks only:
+// FlashAttention-2's backward with the log-prior (spec B1, B2), as a dQ and
+// a dK/dV kernel over the selected blocks only (with warpgroup mma, dK and
+// dV are two kernels, below):
 // - dQ: one CTA per (batch, head chunk, tile) of TilePacking walks the
 //   tile's block list, as the forward does; warp w owns rows 16w .. 16w + 15.
 //   It also computes Delta = <dO, O> of its rows (kept for the dK/dV kernel)
@@ -10,7 +11,8 @@
 // - dK/dV: one CTA per (batch, head chunk, key block, list segment) walks a
 //   segment of the tiles that selected the block (the inverse lists); warp w
 //   owns keys 16w .. 16w + 15 and works on S^T, so that P^T and dS^T are A
-//   operands of dV += P^T dO and dK += dS^T Q without shared memory. With one
+//   operands of dV += P^T dO and dK += dS^T Q (with mma.sync straight from
+//   the accumulators). With one
 //   chunk and one segment (every head of the group in the tile) the CTA
 //   stores its keys' dK and dV; otherwise the CTAs of a key add them
 //   atomically.
@@ -19,7 +21,8 @@
 // the tiles are swizzled, the products are wgmma on shared-memory
 // descriptors, and dS (or P^T, dS^T) goes through a swizzled 64 x 64 shared
 // tile to be the A operand of dQ += dS K (dV += P^T dO, dK += dS^T Q); dV
-// and dK are then two kernels, each holding one accumulator set.
+// and dK are then two kernels, each holding one accumulator set, and the dV
+// kernel fetches dO between steps (KeyValueGradEmitter::lateOutputGrad).
 //
 //===----------------------------------------------------------------------===//
 
@@ -365,7 +368,7 @@ private:
     Value first = k.idx(querySlot() + 2);
     return lateOutputGrad() ? first : k.add(first, buffer);
   }
-  int64_t tileCount() const { return querySlot() + (lateOutputGrad() ? 3 : 4); }
+  int64_t slotCount() const { return querySlot() + (lateOutputGrad() ? 3 : 4); }
   /// Shared f32 arrays of buffer `buffer`: 0 the log-prior of the tile's
   /// rows for this block, 1 their LSE and, for dK, 2 their Delta. One entry
   /// a thread (128), of which the first 64 are the rows.
@@ -458,7 +461,7 @@ void KeyValueGradEmitter::emit() {
   // The tiles, the staging tile of warpgroup mma, the row arrays.
   beginKernel(name,
               {blocks * packing.segments, packing.chunks * kvHeads, batch},
-              tileCount(),
+              slotCount(),
               /*extraBytes=*/stagingBytes() + 2 * rowArrays() * kThreads * 4,
               /*minCtasPerSM=*/lateOutputGrad() ? 3 : 0);
   Value blockSegment = k.blockId(gpu::Dimension::x);

@@ -49,7 +49,7 @@ public:
   void emit();
 
 private:
-  /// Where the loop's block lies, and the copies of the next one.
+  /// Where the loop's block and the next one lie.
   struct Stage {
     Value keySlot, valueSlot, next, hasNext;
     /// Warpgroup mma: the ring slot of the previous block's V.

@@ -23,7 +23,8 @@
 //    decreasing for e = 1 / (alpha - 1) >= 1, so the steps rise
 //    monotonically to the root. The warp stops when no row's step exceeds
 //    1e-7. The row's u = [x - max - tau]_+^e then replace its logits, and
-//    its sum is kept (p = u / sum, as in the linalg lowering).
+//    1 / their sum is kept: p = u * (1 / sum), within an ulp of the linalg
+//    lowering's u / sum, for one division a row.
 // 3. Prior. The warps share out (token, column) pairs: each pools p over
 //    the G heads (pi) and writes the log-prior (forced blocks 0, support
 //    log pi, centred or not, everything else -inf); per-token sums for the

@@ -73,7 +73,8 @@ protected:
   /// The descriptor of k-step `step` (16 rows) of the swizzled tile at
   /// `byteOffset` read MN-major (rows are K, columns N).
   Value mnMajorStep(Value byteOffset, int64_t step);
-  /// acc (+)= sum_s A_s B_s by warpgroup mma (KernelBuilder::warpgroupMma).
+  /// One product of warpgroupMma: acc (+)= sum_s A_s B_s
+  /// (KernelBuilder::WarpgroupProduct).
   struct WarpgroupProduct {
     Accumulators &acc;
     SmallVector<KernelBuilder::WarpgroupOperands> steps;
@@ -82,6 +83,7 @@ protected:
   /// The products in one wgmma group: independent ones overlap. Unless
   /// `wait`, the accumulators are not to be read before a warpgroupWait.
   void warpgroupMma(ArrayRef<WarpgroupProduct> products, bool wait = true);
+  /// One product in its own group.
   void warpgroupMma(Accumulators &acc,
                     ArrayRef<KernelBuilder::WarpgroupOperands> steps,
                     bool bMnMajor, bool accumulate, bool wait = true) {
