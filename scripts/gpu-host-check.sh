@@ -65,15 +65,6 @@ if [ -f "$here/.gpu/lib/libDashC.so" ]; then
   } >"$out/torch.log" 2>&1
   grep -E '^gpu_torch_check|[|] FAIL [|]|rc=[0-9]+$|^loss .* -> |^(OK|FAILED)' "$out/torch.log" | sed 's/^/torch: /' | tee -a "$out/summary.txt"
 fi
-# A small bf16 case (N = 200, G = 4, D = 64, with W), so that the sanitizers
-# see the tensor-core kernels (warpgroup mma on sm_90a), not the generic f32
-# ones.
-sanitize() {
-  compute-sanitizer --tool "$1" --error-exitcode 9 "$bin/DashGPUTests" \
-    --gtest_filter='Matrix/CudaAttention.ForwardAndBackwardMatchOracle/6' \
-    >"$out/$1.log" 2>&1
-  echo "$1 rc=$? $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/$1.log" | tail -1)"
-}
 {
   echo "gpu tests rc=$tests_rc ($(grep -c '^\[       OK \]' "$out/gpu-tests.log") ok, $(grep -c '^\[  FAILED  \]' "$out/gpu-tests.log") failed lines)"
   sanitize memcheck

@@ -93,12 +93,9 @@ randomTensor(size_t count, ElementType type, std::mt19937_64 &rng) {
   return {buffer, check::decode(buffer.data(), count, type)};
 }
 
-} // namespace
-
-TEST_P(RouterMatchesOracle, PriorAndCounts) {
-  const RouterCase &c = GetParam();
-  int64_t blocks = c.seqLen / kBlock, group = c.heads / c.kvHeads;
-  oracle::Config config;
+/// The attention configuration whose router the case's function is.
+AttentionConfig attentionConfig(const RouterCase &c) {
+  AttentionConfig config;
   config.heads = c.heads;
   config.kvHeads = c.kvHeads;
   config.seqLen = c.seqLen;
@@ -106,8 +103,49 @@ TEST_P(RouterMatchesOracle, PriorAndCounts) {
   config.blockSize = kBlock;
   config.alpha = kAlpha;
   config.gamma = kGamma;
-  config.prior = oracle::PriorMode::Raw;
+  config.prior = Prior::Raw;
+  config.dtype = c.dtype;
+  return config;
+}
 
+/// Whether a head of KV head `g` has a decision for token `i` within
+/// kMargin of its threshold.
+bool nearThreshold(const oracle::ForwardResult &reference, const RouterCase &c,
+                   int64_t g, int64_t i) {
+  int64_t group = c.heads / c.kvHeads, blocks = c.seqLen / kBlock;
+  for (int64_t h = g * group; h < (g + 1) * group; ++h) {
+    int64_t qRow = h * c.seqLen + i;
+    for (int64_t b = 0; b < i / kBlock; ++b)
+      if (std::abs((kAlpha - 1.0) * reference.logits[qRow * blocks + b] -
+                   reference.tau[qRow]) < kMargin)
+        return true;
+  }
+  return false;
+}
+
+/// The first block of prior row `row` whose log-prior differs from the
+/// oracle's (as pi = exp(l)), or -1.
+int64_t firstDifference(const std::vector<float> &prior,
+                        const oracle::ForwardResult &reference, int64_t row,
+                        int64_t blocks) {
+  for (int64_t b = 0; b < blocks; ++b) {
+    double expected = reference.logPrior[row * blocks + b];
+    double got = prior[row * blocks + b];
+    bool matches =
+        std::isinf(expected)
+            ? got == expected
+            : std::abs(std::exp(got) - std::exp(expected)) <= kPooledTolerance;
+    if (!matches)
+      return b;
+  }
+  return -1;
+}
+
+} // namespace
+
+TEST_P(RouterMatchesOracle, PriorAndCounts) {
+  const RouterCase &c = GetParam();
+  int64_t blocks = c.seqLen / kBlock;
   std::mt19937_64 rng(11);
   auto [queryBuffer, query] =
       randomTensor(c.heads * c.seqLen * c.headDim, c.dtype, rng);
@@ -124,46 +162,30 @@ TEST_P(RouterMatchesOracle, PriorAndCounts) {
                       {prior.data(), counts.data()});
   ASSERT_FALSE(static_cast<bool>(error)) << llvm::toString(std::move(error));
 
-  oracle::ForwardResult reference = oracle::route(config, query, summaries);
+  oracle::ForwardResult reference =
+      oracle::route(check::toOracle(attentionConfig(c)), query, summaries);
   int64_t compared = 0, skipped = 0, mismatches = 0;
   std::ostringstream first;
   for (int64_t g = 0; g < c.kvHeads; ++g)
     for (int64_t i = 0; i < c.seqLen; ++i) {
-      bool close = false;
-      for (int64_t h = g * group; h < (g + 1) * group && !close; ++h) {
-        int64_t qRow = h * c.seqLen + i;
-        for (int64_t b = 0; b < i / kBlock && !close; ++b)
-          close =
-              std::abs((kAlpha - 1.0) * reference.logits[qRow * blocks + b] -
-                       reference.tau[qRow]) < kMargin;
-      }
-      if (close) {
+      if (nearThreshold(reference, c, g, i)) {
         ++skipped;
         continue;
       }
       ++compared;
       int64_t row = g * c.seqLen + i;
-      bool same = counts[row] == reference.counts[row];
-      int64_t differs = -1;
-      for (int64_t b = 0; b < blocks && differs < 0; ++b) {
-        double expected = reference.logPrior[row * blocks + b];
-        double got = prior[row * blocks + b];
-        bool close = std::isinf(expected)
-                         ? got == expected
-                         : std::abs(std::exp(got) - std::exp(expected)) <=
-                               kPooledTolerance;
-        if (!close)
-          differs = b;
-      }
-      same &= differs < 0;
-      if (!same && mismatches++ == 0) {
-        first << "KV head " << g << ", token " << i << ": count " << counts[row]
-              << " (oracle " << reference.counts[row] << ")";
-        if (differs >= 0)
-          first << ", log-prior of block " << differs << " "
-                << prior[row * blocks + differs] << " (oracle "
-                << reference.logPrior[row * blocks + differs] << ")";
-      }
+      int64_t differs = firstDifference(prior, reference, row, blocks);
+      if (counts[row] == reference.counts[row] && differs < 0)
+        continue;
+      // Only the first mismatch is described.
+      if (mismatches++ > 0)
+        continue;
+      first << "KV head " << g << ", token " << i << ": count " << counts[row]
+            << " (oracle " << reference.counts[row] << ")";
+      if (differs >= 0)
+        first << ", log-prior of block " << differs << " "
+              << prior[row * blocks + differs] << " (oracle "
+              << reference.logPrior[row * blocks + differs] << ")";
     }
   EXPECT_EQ(mismatches, 0) << mismatches << " of " << compared
                            << " rows differ; first: " << first.str();

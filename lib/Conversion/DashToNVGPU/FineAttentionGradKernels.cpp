@@ -497,7 +497,13 @@ void KeyValueGradEmitter::emitSegment(Value begin, Value end) {
   Value keyRows[2] = {k.add(keyBegin, laneRow[0]), k.add(keyBegin, laneRow[1])};
   // Loop-carried: dK, then dV, each of the ones computed.
   int64_t gradCount = computesKeyGrad() + computesValueGrad();
-  int64_t gradValues = 4 * (headDim / 8);
+  auto gradSums = [&](ValueRange values) {
+    int64_t perGrad = 4 * (headDim / 8);
+    SmallVector<Accumulators, 2> sums;
+    for (int64_t g = 0; g < gradCount; ++g)
+      sums.push_back(unflatten(values.slice(g * perGrad, perGrad)));
+    return sums;
+  };
   // With mma.sync, chunks of the tile's queries bound the registers of S^T
   // and dP^T; warpgroup mma takes the whole tile.
   int64_t queryChunk = warpgroup() ? kTileRows : kQueryChunk;
@@ -521,9 +527,7 @@ void KeyValueGradEmitter::emitSegment(Value begin, Value end) {
               outputGrads = outputGradSlot(buffer);
         Value priors = rowArray(buffer, 0), lses = rowArray(buffer, 1);
         Value deltas = computesKeyGrad() ? rowArray(buffer, 2) : Value();
-        SmallVector<Accumulators, 2> sums;
-        for (int64_t g = 0; g < gradCount; ++g)
-          sums.push_back(unflatten(carried.slice(g * gradValues, gradValues)));
+        SmallVector<Accumulators, 2> sums = gradSums(carried);
         Accumulators &keyGrad = sums.front(), &valueGrad = sums.back();
 
         for (int64_t chunk = 0; chunk < kTileRows / queryChunk; ++chunk) {
@@ -581,9 +585,7 @@ void KeyValueGradEmitter::emitSegment(Value begin, Value end) {
         return results;
       });
 
-  SmallVector<Accumulators, 2> sums;
-  for (int64_t g = 0; g < gradCount; ++g)
-    sums.push_back(unflatten(finals.slice(g * gradValues, gradValues)));
+  SmallVector<Accumulators, 2> sums = gradSums(finals);
   for (int64_t r = 0; r < 2; ++r)
     k.ifThen(k.ult(keyRows[r], k.idx(seqLen)), [&] {
       if (computesKeyGrad())
